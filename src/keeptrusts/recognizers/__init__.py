@@ -1,0 +1,63 @@
+"""Detection rules, one per module: secrets for code-sanitation, personal data for pii-detector.
+
+`secret_recognizers()` / `pii_recognizers()` build fresh instances; `engine.Engine` runs them.
+"""
+from __future__ import annotations
+
+from .anthropic_key import AnthropicKeyRecognizer
+from .aws_access_key import AwsAccessKeyRecognizer
+from .aws_secret_key import AwsSecretKeyRecognizer
+from .azure_key import AzureKeyRecognizer
+from .base import CustomPatternRecognizer, Recognizer
+from .bearer_token import BearerTokenRecognizer
+from .credit_card import CreditCardRecognizer
+from .email_address import EmailRecognizer
+from .engine import Detection, Engine
+from .github_token import GithubTokenRecognizer
+from .gitlab_token import GitlabTokenRecognizer
+from .google_api_key import GoogleApiKeyRecognizer
+from .huggingface_token import HuggingfaceTokenRecognizer
+from .iban import IbanRecognizer
+from .ip_address import IpAddressRecognizer
+from .jwt_token import JwtRecognizer
+from .medical_record_number import MedicalRecordRecognizer
+from .npm_token import NpmTokenRecognizer
+from .openai_key import OpenAIKeyRecognizer
+from .person_name import PersonNameRecognizer
+from .phone_number import PhoneRecognizer
+from .private_key import PrivateKeyRecognizer
+from .secret_assignment import SecretAssignmentRecognizer
+from .sendgrid_key import SendgridKeyRecognizer
+from .slack_token import SlackTokenRecognizer
+from .stripe_key import StripeKeyRecognizer
+from .twilio_key import TwilioKeyRecognizer
+from .url_password import UrlPasswordRecognizer
+from .us_npi import UsNpiRecognizer
+from .us_ssn import UsSsnRecognizer
+
+SECRET_CLASSES: tuple[type[Recognizer], ...] = (
+    AwsAccessKeyRecognizer, AwsSecretKeyRecognizer, GithubTokenRecognizer, OpenAIKeyRecognizer,
+    AnthropicKeyRecognizer, SlackTokenRecognizer, StripeKeyRecognizer, GoogleApiKeyRecognizer, NpmTokenRecognizer,
+    GitlabTokenRecognizer, SendgridKeyRecognizer, HuggingfaceTokenRecognizer, TwilioKeyRecognizer,
+    AzureKeyRecognizer, JwtRecognizer, PrivateKeyRecognizer, UrlPasswordRecognizer, BearerTokenRecognizer,
+    SecretAssignmentRecognizer,
+)
+PII_CLASSES: tuple[type[Recognizer], ...] = (
+    EmailRecognizer, PhoneRecognizer, CreditCardRecognizer, IbanRecognizer, UsSsnRecognizer, IpAddressRecognizer,
+    PersonNameRecognizer, UsNpiRecognizer, MedicalRecordRecognizer,
+)
+
+SECRET_TYPES = tuple(c.ENTITY for c in SECRET_CLASSES)
+PII_TYPES = tuple(c.ENTITY for c in PII_CLASSES)
+
+
+def secret_recognizers() -> list[Recognizer]:
+    return [c() for c in SECRET_CLASSES]
+
+
+def pii_recognizers() -> list[Recognizer]:
+    return [c() for c in PII_CLASSES]
+
+
+__all__ = ["Engine", "Detection", "Recognizer", "CustomPatternRecognizer", "secret_recognizers",
+           "pii_recognizers", "SECRET_TYPES", "PII_TYPES", "SECRET_CLASSES", "PII_CLASSES"]

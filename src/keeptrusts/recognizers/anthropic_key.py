@@ -1,0 +1,12 @@
+"""Anthropic API keys: sk-ant-api03-... / sk-ant-admin01-..., ending in AA."""
+from .base import Recognizer
+from .checks import looks_placeholder
+
+
+class AnthropicKeyRecognizer(Recognizer):
+    ENTITY = "anthropic_api_key"
+    PATTERNS = [("key", r"\bsk-ant-(?:api|admin|oat)\d\d-[A-Za-z0-9_-]{80,}", 0.95)]
+    PREFILTER = [r"sk-ant-(?:api|admin|oat)\d\d-"]
+
+    def validate(self, value, match, line):
+        return False if looks_placeholder(value) else (True if value.endswith("AA") else None)

@@ -1,0 +1,12 @@
+"""AWS access key id: a fixed 4-letter prefix and 16 base32 characters."""
+from .base import Recognizer
+from .checks import looks_placeholder
+
+
+class AwsAccessKeyRecognizer(Recognizer):
+    ENTITY = "aws_access_key_id"
+    PATTERNS = [("aws_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b", 0.9)]
+    PREFILTER = [r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"]
+
+    def validate(self, value, match, line):
+        return False if looks_placeholder(value) else True

@@ -1,0 +1,107 @@
+"""Validators shared by recognizers: checksums, entropy and the look of fake or placeholder values.
+
+Each takes the candidate value and answers cheaply; recognizers list them as data.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import zlib
+from collections import Counter
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def char_classes(value: str) -> int:
+    """How many of lower, upper, digit, other a value mixes."""
+    return (any(c.islower() for c in value) + any(c.isupper() for c in value)
+            + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
+
+
+def base62_crc32(data: str) -> str:
+    n = zlib.crc32(data.encode()) & 0xFFFFFFFF
+    out = ""
+    while n:
+        n, r = divmod(n, 62)
+        out = BASE62[r] + out
+    return out.rjust(6, "0")
+
+
+def github_style_checksum_ok(token: str) -> bool:
+    """GitHub (ghp_, gho_ ...) and npm (npm_) tokens: 30 random chars + base62 CRC32 of them."""
+    body = token.split("_", 1)[1]
+    return len(body) == 36 and base62_crc32(body[:30]) == body[30:]
+
+
+def luhn_ok(digits: str) -> bool:
+    total, alt = 0, False
+    for ch in reversed(digits):
+        d = ord(ch) - 48
+        if alt:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+        alt = not alt
+    return total % 10 == 0
+
+
+def iban_ok(iban: str) -> bool:
+    s = iban.replace(" ", "").upper()
+    moved = s[4:] + s[:4]
+    num = "".join(str(int(c, 36)) for c in moved)
+    return int(num) % 97 == 1
+
+
+def b64url_json(part: str) -> dict | None:
+    try:
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        obj = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+# Values people write where a real secret would go: never redact these.
+_PLACEHOLDER_WORDS = re.compile(
+    r"(?i)(?:your|my|the)[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password|pass)|"
+    r"example|sample|dummy|placeholder|changeme|change[-_]me|replace[-_]?me|redacted|"
+    r"insert[-_ ]|enter[-_ ]|put[-_ ]|fake|foobar|not[-_]?a[-_]?real|xxxx|\*\*\*|\.\.\.|<[^>]*>|"
+    r"\$\{|\$\(|\{\{|%\(|%s|\{[a-z_]*\}|\$[A-Z_]{3,}|^\$|^env\b|process\.env|os\.environ|getenv")
+_REPEATS = re.compile(r"(.)\1{5,}")
+
+
+def looks_placeholder(value: str) -> bool:
+    if _PLACEHOLDER_WORDS.search(value):
+        return True
+    if _REPEATS.search(value):          # aaaaaa, 000000: documentation filler
+        return True
+    return len(set(value)) <= 3
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:/-][A-Za-z_][A-Za-z0-9_]*)*\(?\)?")
+
+
+def looks_identifier(value: str) -> bool:
+    """snake_case / camelCase / dotted names: code, not secrets (unless they carry digits and mixed case)."""
+    if not _IDENTIFIER.fullmatch(value):
+        return False
+    parts = re.split(r"[._:/-]", value)
+    # Words made of letters only (with at most a trailing digit group) read as names, not keys.
+    return all(re.fullmatch(r"[A-Za-z]+[0-9]{0,2}|[A-Z_]+|[a-z_]+[0-9]{0,2}", p or "x") for p in parts) or \
+        (value.isidentifier() and shannon_entropy(value) < 3.3)
+
+
+def high_entropy(value: str, minimum: float = 3.0, min_len: int = 16) -> bool:
+    return len(value) >= min_len and shannon_entropy(value) >= minimum and char_classes(value) >= 2

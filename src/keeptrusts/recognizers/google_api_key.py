@@ -1,0 +1,15 @@
+"""Google API keys (AIza + 35 characters) and OAuth client secrets (GOCSPX-)."""
+from .base import Recognizer
+from .checks import looks_placeholder
+
+
+class GoogleApiKeyRecognizer(Recognizer):
+    ENTITY = "google_api_key"
+    PATTERNS = [
+        ("api_key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", 0.95),
+        ("oauth_secret", r"\bGOCSPX-[0-9A-Za-z_-]{28}(?![0-9A-Za-z_-])", 0.95),
+    ]
+    PREFILTER = [r"AIza[0-9A-Za-z_-]{35}", r"GOCSPX-[0-9A-Za-z_-]{28}"]
+
+    def validate(self, value, match, line):
+        return False if looks_placeholder(value) else None

@@ -1,0 +1,14 @@
+"""Hugging Face access tokens: hf_ + 34 letters."""
+from .base import Recognizer
+from .checks import looks_placeholder
+
+
+class HuggingfaceTokenRecognizer(Recognizer):
+    ENTITY = "huggingface_token"
+    PATTERNS = [("token", r"\bhf_[A-Za-z0-9]{34,40}\b", 0.9)]
+    PREFILTER = [r"hf_[A-Za-z0-9]{34}"]
+
+    def validate(self, value, match, line):
+        if looks_placeholder(value) or value[3:].islower():
+            return False
+        return None

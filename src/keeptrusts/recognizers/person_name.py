@@ -1,0 +1,60 @@
+"""Person names where code carries them: author and copyright lines, git trailers and metadata,
+`Name <email>` pairs, and string literals under person-named keys (`customer_name = "..."`).
+
+No language model: the context names the field, the value must look like a name
+(2-4 capitalised words, no code words, no organisation words). A generic `name` key also needs a
+known given name first.
+"""
+import re
+
+from .base import Recognizer
+from .names import GIVEN_NAMES, NOT_NAME_WORDS, ORG_WORDS
+
+_TOKEN = r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
+_PARTICLE = r"(?:van|von|de|der|den|da|di|del|della|la|le|du|dos|das|bin|al|ibn)"
+_NAME = rf"(?P<v>{_TOKEN}(?: (?:[A-Z]\.|{_PARTICLE}|{_TOKEN})){{0,3}} {_TOKEN})"
+_FIRST = rf"(?P<v>{_TOKEN}(?: {_TOKEN}){{0,3}})"
+
+_AUTHOR_CTX = (r"(?:__author__|__maintainer__|__credits__|@author|\bauthor(?:s|\(s\))?|\bmaintainers?|\bcommitter|"
+               r"written by|contributed by|created by|developed by|reviewed by|maintained by|ported by|"
+               r"signed-off-by|co-authored-by|reported-by|tested-by|acked-by|reviewed-by|suggested-by|"
+               r"thanks to|patch by|originally by|copyright(?: \(c\)| ©)?(?: \d{4}(?:\s*[-–,]\s*\d{4})*,?)?|"
+               r"\(c\)(?: \d{4}(?:\s*[-–,]\s*\d{4})*,?)?)")
+_SINGLE_KEYS = r"(?:first_?name|last_?name|given_?name|family_?name|surname|forename)"
+_PERSON_KEYS = (r"(?:full_?name|display_?name|"
+                r"customer(?:_?name)?|patient(?:_?name)?|employee(?:_?name)?|contact(?:_?name)?|owner(?:_?name)?|"
+                r"assignee|reviewer|reporter|cardholder(?:_?name)?|holder_?name|person|author_?name|user_?name|"
+                r"sender(?:_?name)?|recipient(?:_?name)?)")
+
+
+class PersonNameRecognizer(Recognizer):
+    ENTITY = "PERSON"
+    CATEGORY = "PII"
+    PATTERNS = [
+        ("author_line", r"(?i:" + _AUTHOR_CTX + r")\s*[:=]?\s*[\[(\"']?\s*" + _NAME, 0.85),
+        ("name_email", _NAME + r"\s*[<(\[]\s*[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0.85),
+        ("person_key", r"(?i:" + _PERSON_KEYS + r")[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _NAME + r"[\"'`]", 0.85),
+        ("single_key", r"(?i:" + _SINGLE_KEYS + r")[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _FIRST + r"[\"'`]", 0.85),
+        ("name_key", r"(?i:\bname)[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _NAME + r"[\"'`]", 0.6),
+    ]
+    PREFILTER = [
+        r"(?i)(?:author|maintainer|credits|committer|written by|contributed by|created by|developed by|reviewed by"
+        r"|maintained by|ported by|-by:|thanks to|patch by|originally by|copyright|\(c\))",
+        r"[A-Z][a-z]+ [A-Z][a-z]+\s*[<(\[]\s*[A-Za-z0-9._%+-]+@",
+        r"(?i)(?:name|surname|customer|patient|employee|contact|owner|assignee|reviewer|reporter|cardholder|person|sender"
+        r"|recipient)[\"']?\s*(?:=|:|=>)\s*[\"'`][A-Z]",
+    ]
+
+    def validate(self, value, match, line):
+        words = value.replace("’", "'").split()
+        low = [w.lower().strip(".") for w in words]
+        if any(w in ORG_WORDS for w in low):
+            return False
+        if any(w in NOT_NAME_WORDS for w in low if len(w) > 1):
+            return False
+        pattern = match.re.pattern
+        if "(?i:\\bname)" in pattern and low[0] not in GIVEN_NAMES:
+            return False
+        if len(words) == 1 and len(words[0]) < 3:
+            return False
+        return None

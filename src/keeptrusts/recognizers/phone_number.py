@@ -1,0 +1,27 @@
+"""Phone numbers with separators or a + country code, validated by libphonenumber (presidio's choice)."""
+import phonenumbers
+
+from .base import Recognizer
+
+
+class PhoneRecognizer(Recognizer):
+    ENTITY = "PHONE_NUMBER"
+    CATEGORY = "PII"
+    PATTERNS = [
+        ("international", r"(?<![\w.+-])\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}(?![\w.-])", 0.6),
+        ("e164", r"(?<![\w.+-])\+[1-9]\d{9,13}(?![\w.-])", 0.5),
+        ("nanp", r"(?<![\w.+-])(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w.-])", 0.5),
+    ]
+    PREFILTER = [r"\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}[ .-]?\d{2,4}",
+                 r"(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}"]
+    CONTEXT = ["phone", "tel", "mobile", "cell", "call", "fax", "contact", "whatsapp", "sms"]
+
+    def validate(self, value, match, line):
+        try:
+            num = phonenumbers.parse(value, None if value.startswith("+") else "US")
+        except phonenumbers.NumberParseException:
+            return False
+        if not phonenumbers.is_valid_number(num):
+            return False
+        # A valid +CC number is rarely anything else; a bare US-shaped one needs words around it.
+        return 0.9 if value.startswith("+") else None

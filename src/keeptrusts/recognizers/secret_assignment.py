@@ -1,0 +1,84 @@
+"""Secret-named assignments in code, .env and config files: `password = "..."`, `API_KEY=...`, `token: ...`.
+
+The name says it is a secret; the value decides: a quoted literal (or an .env/config value) that is
+not a placeholder, an identifier, a path, a URL or prose. Password-named values need only look like
+a password; token/key/secret-named values must also be high-entropy.
+"""
+from .base import Recognizer
+from .checks import char_classes, looks_identifier, looks_placeholder, shannon_entropy
+
+_NAME = (r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+         r"private[_-]?key|auth[_-]?key|client[_-]?secret|credentials?|signing[_-]?key|encryption[_-]?key|"
+         r"master[_-]?key|session[_-]?key|webhook[_-]?secret|bearer)[A-Za-z0-9_.-]*")
+_OP = r"[\"'\]]?\s*(?:=|:=|=>|:|\?\?=|\|\|=)\s*"
+
+
+class SecretAssignmentRecognizer(Recognizer):
+    ENTITY = "secret_assignment"
+    FLAGS = 0
+    PATTERNS = [
+        # name = "value" / name: 'value' / "name": "value" (JSON) / name => 'value'
+        ("quoted", r"(?i)(?<![A-Za-z0-9])(?P<name>" + _NAME + r")" + _OP + r"(?:[rbuf]|new\s+String\()?"
+                   r"(?P<q>[\"'`])(?P<v>[^\"'`\s\\]{4,200})(?P=q)", 0.8),
+        # .env / shell: NAME=value (no spaces around =), optionally `export`
+        ("env", r"(?m)^\s*(?:export\s+)?(?P<name>[A-Z0-9_]*(?:PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|API_KEY|APIKEY|"
+                r"ACCESS_KEY|PRIVATE_KEY|AUTH|CREDENTIALS?|KEY)[A-Z0-9_]*)=(?P<v>[^\s\"'`#$]{4,200})\s*(?:#.*)?$", 0.8),
+        # YAML / TOML / properties: name: value  (unquoted)
+        ("config", r"(?im)^\s*-?\s*(?P<name>" + _NAME + r")\s*[:=]\s*(?P<v>[^\s\"'`#,{}\[\]()]{6,200})\s*$", 0.7),
+    ]
+    PREFILTER = [
+        r"(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key"
+        r"|credential|signing[_-]?key|encryption[_-]?key|master[_-]?key|session[_-]?key|bearer)"
+        r"[A-Za-z0-9_.-]*[\"'\]]?\s*(?:=|:|=>|\?\?=|\|\|=)\s*[\"'`A-Za-z0-9(]",
+    ]
+    PREFILTER_CASELESS = True
+
+    def validate(self, value, match, line):
+        name = match.group("name").lower()
+        v = value
+        if looks_placeholder(v) or v.lower() in _NOT_SECRETS:
+            return False
+        base = name.strip("\"'").replace("-", "_")
+        if any(w in base for w in _NON_SECRET_WORDS) or base.endswith(_NON_SECRET_SUFFIXES):
+            return False
+        if "://" in v or v.startswith(("/", "./", "~/", "http")) or v.endswith((".txt", ".json", ".pem", ".key", ".py")):
+            return False
+        pw = any(w in name for w in ("passw", "passphrase", "pwd", "pass"))
+        kind = match.re.pattern
+        if "(?P<q>" not in kind:
+            # Unquoted values are code as often as data: demand the look of a credential.
+            if looks_identifier(v) or v.replace(".", "").replace("-", "").isdigit():
+                return False
+            if v.lower() in ("true", "false", "null", "none", "nil", "yes", "no"):
+                return False
+            if not pw and not (len(v) >= 12 and shannon_entropy(v) >= 3.0 and char_classes(v) >= 2):
+                return False
+            if pw and char_classes(v) < 2:
+                return False
+            return None
+        if pw:
+            # Passwords are short and human; any literal that is not a plain word or a name of something counts.
+            if char_classes(v) < 2 and (v.isalpha() or v.isdigit()):
+                return False
+            if looks_identifier(v) and char_classes(v) < 3:
+                return False
+            return None
+        if len(v) < 12 or shannon_entropy(v) < 3.0 or char_classes(v) < 2:
+            return False
+        if looks_identifier(v):
+            return False
+        return None
+
+
+# Literal values that name a kind of thing, not a secret.
+_NOT_SECRETS = {"bearer", "basic", "token", "secret", "password", "oauth", "oauth2", "jwt", "none", "null",
+                "required", "optional", "string", "hidden", "text", "auth", "access_token", "refresh_token",
+                "id_token", "client_credentials", "authorization_code", "utf-8", "sha256", "hs256", "rs256"}
+# Names that contain a secret word but hold something else.
+_NON_SECRET_WORDS = ("token_type", "tokentype", "token_count", "tokens_count", "num_tokens", "max_tokens",
+                     "token_limit", "tokenizer", "token_url", "token_uri", "token_endpoint", "password_field",
+                     "password_length", "password_min", "password_max", "password_policy", "env_var", "envvar")
+_NON_SECRET_SUFFIXES = ("_name", "name", "_ref", "_id", "keyid", "_file", "file", "_path", "path", "_dir", "_env",
+                        "prompt", "label", "placeholder", "hint", "help", "message", "msg", "description", "header",
+                        "param", "field", "_len", "_length", "_size", "_type", "_mode", "_format", "_kind",
+                        "_prefix", "regex", "pattern", "_re", "_url", "_uri", "_count", "_key_id", "_pattern")

@@ -1,0 +1,12 @@
+"""SendGrid API keys: SG.<22>.<43>."""
+from .base import Recognizer
+from .checks import looks_placeholder
+
+
+class SendgridKeyRecognizer(Recognizer):
+    ENTITY = "sendgrid_api_key"
+    PATTERNS = [("key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", 1.0)]
+    PREFILTER = [r"SG\.[A-Za-z0-9_-]{22}\."]
+
+    def validate(self, value, match, line):
+        return False if looks_placeholder(value) else None

@@ -1,0 +1,12 @@
+"""Stripe secret and restricted keys (live and test). Publishable pk_ keys are public by design."""
+from .base import Recognizer
+from .checks import looks_placeholder
+
+
+class StripeKeyRecognizer(Recognizer):
+    ENTITY = "stripe_api_key"
+    PATTERNS = [("secret", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}\b", 0.95)]
+    PREFILTER = [r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20}"]
+
+    def validate(self, value, match, line):
+        return False if looks_placeholder(value) else None

@@ -1,0 +1,15 @@
+"""Twilio API key SIDs (SK + 32 hex) and auth tokens (32 hex next to a Twilio auth name)."""
+from .base import Recognizer
+from .checks import looks_placeholder
+
+
+class TwilioKeyRecognizer(Recognizer):
+    ENTITY = "twilio_api_key"
+    PATTERNS = [
+        ("api_key_sid", r"\bSK[0-9a-f]{32}\b", 0.9),
+        ("auth_token", r"(?i)twilio[\w.-]{0,20}(?:auth|token|secret)[\w.\"']{0,10}\s*(?:=|:)\s*[\"']?(?P<v>[0-9a-f]{32})\b", 0.95),
+    ]
+    PREFILTER = [r"SK[0-9a-f]{32}", r"(?i)twilio.{0,40}[0-9a-f]{32}"]
+
+    def validate(self, value, match, line):
+        return False if looks_placeholder(value) else None
