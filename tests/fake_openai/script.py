@@ -89,6 +89,7 @@ class HttpError:
     type: str = "server_error"
     code: str | None = None
     headers: dict = field(default_factory=dict)
+    body: dict | None = None  # sent verbatim instead of the envelope (e.g. a gateway's own error shape)
 
 
 @dataclass

@@ -331,8 +331,7 @@ class FakeOpenAI:
                                                                        "invalid_request_error", None))
             entry = self._next_entry(rec)
             if isinstance(entry, HttpError):
-                return await self._json(writer, entry.status, render.error_body(entry.status, entry.message, entry.type, entry.code),
-                                        entry.headers)
+                return await self._json(writer, entry.status, self._error_obj(entry), entry.headers)
             if route == "/responses":
                 return await self._responses(req, len(rec.body), entry, writer)
             return await self._chat(req, len(rec.body), entry, writer)
@@ -340,6 +339,12 @@ class FakeOpenAI:
             return await self._json(writer, 400, render.error_body(400, "Expected a WebSocket upgrade.", "invalid_request_error", None))
         return await self._json(writer, 404, render.error_body(404, f"Invalid URL ({rec.method} {rec.path})",
                                                                "invalid_request_error", None))
+
+    @staticmethod
+    def _error_obj(entry: HttpError) -> dict:
+        if entry.body is not None:
+            return entry.body
+        return {"error": {"message": entry.message, "type": entry.type, "param": None, "code": entry.code}}
 
     async def _embeddings(self, rec: Received, writer) -> bool:
         req = rec.json or {}
@@ -490,8 +495,8 @@ class FakeOpenAI:
             return
         entry = self._next_entry(rec)
         if isinstance(entry, HttpError):
-            await self._ws_send(ws, writer, {"type": "error", "status": entry.status, "error": {
-                "type": entry.type, "code": entry.code, "message": entry.message}, "headers": entry.headers})
+            await self._ws_send(ws, writer, {"type": "error", "status": entry.status, **self._error_obj(entry),
+                                             "headers": entry.headers})
             return
         if isinstance(entry, Failed):
             for ev in render.responses_failed_events(entry, req):
