@@ -19,7 +19,7 @@ class SecretAssignmentRecognizer(Recognizer):
     PATTERNS = [
         # name = "value" / name: 'value' / "name": "value" (JSON) / name => 'value'
         ("quoted", r"(?i)(?<![A-Za-z0-9])(?P<name>" + _NAME + r")" + _OP + r"(?:[rbuf]|new\s+String\()?"
-                   r"(?P<q>[\"'`])(?P<v>[^\"'`\s\\]{4,200})(?P=q)", 0.8),
+                   r"\\?(?P<q>[\"'`])(?P<v>[^\"'`\s\\]{4,200})\\?(?P=q)", 0.8),
         # .env / shell: NAME=value (no spaces around =), optionally `export`
         ("env", r"(?m)^\s*(?:export\s+)?(?P<name>[A-Z0-9_]*(?:PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|API_KEY|APIKEY|"
                 r"ACCESS_KEY|PRIVATE_KEY|AUTH|CREDENTIALS?|KEY)[A-Z0-9_]*)=(?P<v>[^\s\"'`#$]{4,200})\s*(?:#.*)?$", 0.8),
