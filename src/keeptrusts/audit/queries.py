@@ -1,0 +1,205 @@
+"""Reading the audit database: filters for `kt events`, `kt costs`, the report and budgets.
+
+Readers open the file read-only in WAL mode, so they never block the gateway's writer (and the
+writer never blocks them: they read the last committed snapshot).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+from . import items as items_mod
+from . import store
+from .rows import decode
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class QueryError(ValueError):
+    pass
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise QueryError(f"bad duration {text!r}: use a number and a unit, e.g. 30s, 5m, 1h, 7d, 2w")
+    return dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+def iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(text: str, now: dt.datetime | None = None) -> str:
+    """`5m` / `1h` / `7d` (ago) or an RFC 3339 time -> the ISO UTC string stored in `timestamp`."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    text = text.strip()
+    if text == "now":
+        return iso(now)
+    if _DURATION.match(text):
+        return iso(now - parse_duration(text))
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(f"bad time {text!r}: use 5m, 1h, 24h, 7d or an RFC 3339 time like "
+                         "2026-11-25T13:00:00Z") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return iso(t)
+
+
+class EventStore:
+    def __init__(self, db_path: str | Path):
+        self.db_path = Path(db_path)
+        if not self.db_path.exists():
+            raise FileNotFoundError(str(self.db_path))
+        self.conn = store.connect(self.db_path, readonly=True)
+        self.conn.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- events ------------------------------------------------------------------------------
+    def select(self, *, since: str | None = None, until: str | None = None, verdicts: tuple = (),
+               policy: str | None = None, developer: str | None = None, after_seq: int | None = None,
+               limit: int | None = None, newest: bool = False, decisions_only: bool = True) -> list[dict]:
+        where, args = [], []
+        if decisions_only:
+            where.append("event_type != 'anchor'")
+        if since:
+            where.append("timestamp >= ?"); args.append(since)
+        if until:
+            where.append("timestamp <= ?"); args.append(until)
+        if verdicts:
+            where.append(f"verdict IN ({', '.join('?' for _ in verdicts)})"); args += list(verdicts)
+        if policy:
+            where.append("flagged_by LIKE ?"); args.append(f"%,{policy},%")
+        if developer:
+            where.append("developer = ?"); args.append(developer)
+        if after_seq is not None:
+            where.append("seq > ?"); args.append(after_seq)
+        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY seq DESC" if newest else " ORDER BY seq"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = [decode(dict(r)) for r in self.conn.execute(sql, args)]
+        return rows[::-1] if newest else rows
+
+    def get(self, event_id: str, with_body: bool = False) -> dict | None:
+        r = self.conn.execute("SELECT * FROM events WHERE id = ? OR id = ?", (event_id, f"evt_{event_id}")).fetchone()
+        if r is None and re.fullmatch(r"[0-9a-f]{4,}", event_id.removeprefix("evt_")):
+            hits = self.conn.execute("SELECT * FROM events WHERE id LIKE ? LIMIT 2",
+                                     (f"evt_{event_id.removeprefix('evt_')}%",)).fetchall()
+            r = hits[0] if len(hits) == 1 else None
+        if r is None:
+            return None
+        row = decode(dict(r))
+        if with_body:
+            row["request_body"] = items_mod.join(row["request_format"], row["request_skeleton"], self.item)
+        return row
+
+    def item(self, h: str) -> str | None:
+        r = self.conn.execute("SELECT body FROM items WHERE hash = ?", (h,)).fetchone()
+        return r[0] if r else None
+
+    def last_seq(self) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+
+    # -- spend -------------------------------------------------------------------------------
+    def spend(self, by: str, since: str | None = None, until: str | None = None) -> list[dict]:
+        key = {"developer": "COALESCE(developer, '(unknown)')", "model": "COALESCE(model, '(unknown)')",
+               "day": "substr(timestamp, 1, 10)", "provider": "COALESCE(provider, '(unknown)')"}[by]
+        where, args = ["event_type = 'decision'"], []
+        if since:
+            where.append("timestamp >= ?"); args.append(since)
+        if until:
+            where.append("timestamp <= ?"); args.append(until)
+        sql = (f"SELECT {key} AS key, COUNT(*) AS requests, COALESCE(SUM(input_tokens),0) AS input_tokens, "
+               "COALESCE(SUM(cached_input_tokens),0) AS cached_input_tokens, "
+               "COALESCE(SUM(output_tokens),0) AS output_tokens, "
+               "COALESCE(SUM(reasoning_tokens),0) AS reasoning_tokens, COALESCE(SUM(cost_usd),0) AS cost_usd, "
+               "SUM(verdict = 'block') AS blocked "
+               f"FROM events WHERE {' AND '.join(where)} GROUP BY key ORDER BY "
+               + ("key" if by == "day" else "cost_usd DESC, key"))
+        return [dict(r) for r in self.conn.execute(sql, args)]
+
+    def spend_of(self, developer: str, since: str) -> float:
+        r = self.conn.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM events WHERE developer = ? AND timestamp >= ?",
+                              (developer, since)).fetchone()
+        return float(r[0])
+
+    def daily_by_developer(self, since: str | None = None) -> list[dict]:
+        sql = ("SELECT substr(timestamp,1,10) AS day, COALESCE(developer,'(unknown)') AS developer, "
+               "COALESCE(SUM(cost_usd),0) AS cost_usd, COUNT(*) AS requests FROM events "
+               "WHERE event_type = 'decision'" + (" AND timestamp >= ?" if since else "") +
+               " GROUP BY day, developer ORDER BY day, developer")
+        return [dict(r) for r in self.conn.execute(sql, [since] if since else [])]
+
+    def verdict_counts(self, since: str | None = None) -> dict[str, int]:
+        sql = ("SELECT verdict, COUNT(*) FROM events WHERE event_type = 'decision'"
+               + (" AND timestamp >= ?" if since else "") + " GROUP BY verdict")
+        return {v or "(none)": n for v, n in self.conn.execute(sql, [since] if since else [])}
+
+
+def redactions(row: dict) -> list[dict]:
+    """What was redacted: type, placeholder, where, by which policy. Never the value."""
+    out = []
+    for p in row.get("policies") or []:
+        for f in p.get("findings") or []:
+            out.append({"policy": p.get("policy"), "type": f.get("type"), "action": f.get("action"),
+                        "where": f.get("where"), "placeholder": f.get("placeholder"), "rule": f.get("rule")})
+    return out
+
+
+def event_json(row: dict, *, with_body: bool = False) -> dict:
+    """An event as the reference's decision event (section 4.1), plus identity, tokens and cost."""
+    ev = {
+        "id": row["id"], "event_type": row["event_type"], "timestamp": row["timestamp"],
+        "verdict": row["verdict"], "reason_code": row["reason_code"],
+        "model": row["model"], "provider": row["provider"], "target_id": row["target_id"],
+        "config_name": row["config_name"], "config_version": row["config_version"],
+        "user_id": row["developer"],
+        "identity": {"developer": row["developer"], "source": row["developer_source"],
+                     "key_fingerprint": row["key_fingerprint"], "client": row["client"]},
+        "request": {"method": row["method"], "host": row["host"], "path": row["path"], "api": row["api"],
+                    "mode": row["mode"], "transport": row["transport"], "session_id": row["session_id"],
+                    "status": row["status"], "bytes_in": row["bytes_in"], "bytes_out": row["bytes_out"]},
+        "tokens": {"input": row["input_tokens"], "cached_input": row["cached_input_tokens"],
+                   "output": row["output_tokens"], "reasoning": row["reasoning_tokens"]},
+        "input_tokens": row["input_tokens"], "output_tokens": row["output_tokens"],
+        "cost_usd": row["cost_usd"], "price_source": row["price_source"],
+        "latency_ms": row["total_ms"], "durations": row["durations"], "quality": row["quality"],
+        "policies": row["policies"] or [], "redactions": redactions(row),
+        "error": row["error"], "seq": row["seq"], "row_hash": row["row_hash"],
+    }
+    if row.get("event_type") == "anchor":
+        ev["anchor"] = row.get("extra")
+    if with_body:
+        ev["request_body"] = row.get("request_body")
+        ev["response_body"] = row.get("response_body")
+        ev["output"] = row.get("output")
+    return ev
+
+
+CSV_FIELDS = ["id", "timestamp", "event_type", "verdict", "reason_code", "developer", "developer_source",
+              "key_fingerprint", "model", "provider", "target_id", "config_name", "config_version", "method",
+              "path", "api", "transport", "status", "input_tokens", "cached_input_tokens", "output_tokens",
+              "reasoning_tokens", "cost_usd", "total_ms", "flagged_by", "policies", "session_id", "client",
+              "error", "row_hash"]
+
+
+def csv_row(row: dict) -> dict:
+    out = {k: row.get(k) for k in CSV_FIELDS}
+    out["flagged_by"] = (row.get("flagged_by") or "").strip(",").replace(",", ";")
+    out["policies"] = json.dumps(row.get("policies") or [], separators=(",", ":"))
+    return out
