@@ -1,0 +1,872 @@
+"""The Keeptrusts mitmproxy addon: the only module that touches mitmproxy flows.
+
+hooks -> wire (parse) -> chain (judge, redact) -> wire (write back) -> audit (record).
+
+Fail closed: mitmproxy swallows exceptions raised in hooks and forwards the flow unchanged, so
+every hook that guards a scanned flow catches its own errors and blocks the flow instead.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mitmproxy import ctx, exceptions, http, tls
+from mitmproxy.proxy import mode_specs
+
+from . import errors, paths
+from .chain import ChainResult
+from .config import ConfigError, load_config
+from .exchange import Completion, Exchange, OutputItem
+from .policies import PolicyContext
+from .redaction import Redactor, load_key
+from .runtime import Runtime, Upstream
+from .verdicts import BLOCK, Verdict, worst
+from .wire import requests as wire_requests
+from .wire.chat_stream import ChatStream
+from .wire.responses_json import judge_response_body
+from .wire.responses_stream import ResponsesStream, failed_event
+from .wire.sse import SSEStream, dumps
+
+log = logging.getLogger("keeptrusts")
+
+LOCAL_PATHS = ("/health", "/healthz", "/readyz", "/keeptrusts/config", "/keeptrusts/config/reload", "/metrics")
+AUDIT_WAIT_SECONDS = 5.0
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def key_fingerprint(key: str | None) -> str | None:
+    return "kf_" + hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
+
+
+def _bearer(flow: http.HTTPFlow) -> str | None:
+    auth = flow.request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return flow.request.headers.get("api-key") or None
+
+
+@dataclass
+class Turn:
+    """One exchange in flight: an HTTP request, or one response.create over a WebSocket."""
+
+    exchange: Exchange
+    record: dict
+    started: float
+    result: ChainResult = field(default_factory=ChainResult)
+    parser: "ResponsesStream | ChatStream | None" = None
+    stream: SSEStream | None = None
+    forwarded_at: float | None = None
+    first_byte_at: float | None = None
+    recorded: bool = False
+    output_result: ChainResult = field(default_factory=ChainResult)
+    response_body: str | None = None
+
+
+class Judge:
+    """OutputJudge for one turn: runs the chain's output hooks and restores placeholders."""
+
+    def __init__(self, addon: "Keeptrusts", rt: Runtime, turn: Turn):
+        self.addon, self.rt, self.turn = addon, rt, turn
+
+    def item(self, item: OutputItem) -> str | None:
+        res = self.rt.chain.output_item(self.turn.exchange, item)
+        self.turn.output_result.extend(res)
+        if item.is_tool_call and self.addon.restore_enabled(self.rt):
+            if item.kind == "function_call":
+                item.text, _ = self.addon.redactor.restore_json_string(item.text)
+            else:
+                item.text, _ = self.addon.redactor.restore(item.text)
+        blocked = res.blocked
+        return blocked.message if blocked else None
+
+    def done(self, completion: Completion) -> str | None:
+        self.turn.exchange.completion = completion
+        res = self.rt.chain.response(self.turn.exchange)
+        self.turn.output_result.extend(res)
+        blocked = res.blocked
+        return blocked.message if blocked else None
+
+    def restore(self, text: str) -> str:
+        if not self.addon.restore_enabled(self.rt):
+            return text
+        return self.addon.redactor.restore(text)[0]
+
+
+class Keeptrusts:
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None
+        self.config_error: str | None = None
+        self.redactor: Redactor | None = None
+        self.audit = None
+        self.metrics = None
+        self.started = time.time()
+        self.requests_processed = 0
+        self._turns: dict[str, Turn] = {}
+        self._ws: dict[str, dict] = {}
+        self._config_mtime: float | None = None
+        self._watch_task: asyncio.Task | None = None
+
+    # ------------------------------------------------------------------ options and config
+    def load(self, loader) -> None:
+        loader.add_option("keeptrusts_config", str, "", "Path to the policy-config.yaml to enforce.")
+        loader.add_option("keeptrusts_upstream", str, "",
+                          "Upstream base URL for OpenAI API traffic (overrides providers.targets[0].base_url; "
+                          "env KEEPTRUSTS_UPSTREAM_URL).")
+        loader.add_option("keeptrusts_fail_mode", str, "", "block (default) or allow: what happens when a check cannot run.")
+        loader.add_option("keeptrusts_audit_db", str, "", "SQLite audit database (default ~/.keeptrusts/audit.db).")
+        loader.add_option("keeptrusts_intercept_hosts", str, "",
+                          "Comma-separated API hosts whose TLS is intercepted in explicit proxy mode "
+                          "(default api.openai.com); every other host is tunnelled untouched.")
+        loader.add_option("keeptrusts_reload_interval", float, 1.0, "Seconds between config file change checks (0: off).")
+        _install_json_error_pages()
+
+    def configure(self, updated: set[str]) -> None:
+        if self.redactor is None:
+            state = paths.state_dir()
+            try:
+                self.redactor = Redactor(load_key(state))
+            except OSError as exc:
+                raise exceptions.OptionsError(f"cannot create the redaction key in {state}: {exc}") from None
+        if updated & {"keeptrusts_config", "keeptrusts_upstream", "keeptrusts_fail_mode", "keeptrusts_intercept_hosts"}:
+            try:
+                self._load_runtime()
+            except (ConfigError, ValueError) as exc:
+                msg = exc.render() if isinstance(exc, ConfigError) else str(exc)
+                if self.runtime is None:
+                    raise exceptions.OptionsError(msg) from None
+                log.error("keeptrusts: config change refused, keeping %s:\n%s", self.runtime.config.name_version, msg)
+        if "keeptrusts_audit_db" in updated or self.audit is None:
+            self._open_audit()
+
+    def config_path(self) -> Path:
+        opt = ctx.options.keeptrusts_config
+        if opt:
+            return Path(opt)
+        if Path("policy-config.yaml").exists():
+            return Path("policy-config.yaml")
+        return paths.PROJECT_ROOT / "policies" / "codex-cli.yaml"
+
+    def _load_runtime(self) -> None:
+        path = self.config_path()
+        mtime = path.stat().st_mtime if path.exists() else None
+        config = load_config(path)
+        context = PolicyContext(redactor=self.redactor, state_dir=str(paths.state_dir()))
+        rt = Runtime.build(config, context, ctx.options.keeptrusts_upstream, ctx.options.keeptrusts_fail_mode,
+                           ctx.options.keeptrusts_intercept_hosts)
+        self.runtime = rt
+        self._config_mtime = mtime
+        self.config_error = None
+        log.info("keeptrusts Loaded declarative config %s from %s (chain: %s; upstream %s; fail-mode %s)",
+                 config.name_version, path, " -> ".join(config.chain), rt.upstream.url, rt.fail_mode)
+        for w in config.warnings:
+            log.info("keeptrusts config warning[%s] %s at %s", w.code, w.message, w.path)
+
+    def reload(self) -> tuple[bool, str]:
+        """Reload the config file; an invalid change keeps the running config."""
+        try:
+            self._load_runtime()
+            return True, f"loaded {self.runtime.config.name_version}"
+        except (ConfigError, ValueError, OSError) as exc:
+            msg = exc.render() if isinstance(exc, ConfigError) else str(exc)
+            self.config_error = msg
+            log.error("keeptrusts: config reload failed, keeping the running config:\n%s", msg)
+            return False, msg
+
+    def _open_audit(self) -> None:
+        db = ctx.options.keeptrusts_audit_db or str(paths.audit_db())
+        try:
+            from .audit import AuditWriter
+        except ImportError:  # the audit package is being built alongside; never run unaudited silently
+            log.warning("keeptrusts: audit store not available; records are kept in memory only")
+            self.audit = _MemoryAudit()
+            return
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+        key = os.environ.get("KEEPTRUSTS_AUDIT_HMAC_KEY")
+        pricing = None
+        if self.runtime:
+            pricing = self.runtime.config.target().get("pricing")
+        if self.audit is not None:
+            self.audit.close(timeout=5)
+        self.audit = AuditWriter(db, hmac_key=key.encode() if key else None, pricing_overrides=pricing)
+        self.audit.start()
+        log.info("keeptrusts audit database %s", db)
+
+    def running(self) -> None:
+        if ctx.options.keeptrusts_reload_interval > 0 and self._watch_task is None:
+            self._watch_task = asyncio.ensure_future(self._watch_config())
+
+    async def _watch_config(self) -> None:
+        while True:
+            await asyncio.sleep(ctx.options.keeptrusts_reload_interval or 1.0)
+            try:
+                path = self.config_path()
+                mtime = path.stat().st_mtime if path.exists() else None
+            except OSError:
+                continue
+            if mtime is not None and mtime != self._config_mtime:
+                self._config_mtime = mtime
+                self.reload()
+
+    def done(self) -> None:
+        if self._watch_task:
+            self._watch_task.cancel()
+        if self.audit is not None:
+            self.audit.close(timeout=5)
+
+    def restore_enabled(self, rt: Runtime) -> bool:
+        opts = rt.config.policy_options
+        return all(opts.get(k, {}).get("restore", True) for k in ("code-sanitation", "pii-detector"))
+
+    # ------------------------------------------------------------------ explicit proxy: what to intercept
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        rt = self.runtime
+        if rt is None or not isinstance(data.context.client.proxy_mode, mode_specs.RegularMode):
+            return
+        host = data.client_hello.sni or (data.context.server.address or ("",))[0]
+        if not rt.intercepts(host):
+            data.ignore_connection = True  # tunnel untouched: we never see other hosts' traffic
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        rt = self.runtime
+        if rt and not rt.egress_allowed(flow.request.host):
+            flow.response = http.Response.make(
+                403, f"Keeptrusts egress allow-list: {flow.request.host} is not allowed "
+                     "(gateway.egress_allowlist in the policy config)\n".encode(),
+                {"content-type": "text/plain"})
+
+    # ------------------------------------------------------------------ classification
+    def _is_self_addressed(self, flow: http.HTTPFlow) -> bool:
+        """An origin-form request sent to our own listener (base URL pointed at the gateway)."""
+        if isinstance(flow.client_conn.proxy_mode, mode_specs.ReverseMode):
+            return True
+        sock = flow.client_conn.sockname
+        return bool(sock) and flow.request.port == sock[1] and flow.request.host in (
+            "localhost", "127.0.0.1", "::1", "0.0.0.0", sock[0])
+
+    def _route(self, flow: http.HTTPFlow, rt: Runtime) -> bool:
+        """Point an API flow at the upstream. False when the flow is not OpenAI API traffic."""
+        if self._is_self_addressed(flow):
+            target = rt.upstream
+        elif rt.intercepts(flow.request.host):
+            if not rt.upstream_overridden:
+                return True  # explicit mode to the real API host: leave the destination as is
+            target = rt.upstream
+        else:
+            return False
+        if isinstance(flow.client_conn.proxy_mode, mode_specs.ReverseMode) and not rt.upstream_overridden \
+                and not target.prefix:
+            # mitmproxy already connects to the mode's upstream; the configured one wins when they differ.
+            if (flow.request.host, flow.request.port) == (target.host, target.port):
+                return True
+        flow.request.scheme = target.scheme
+        flow.request.host = target.host
+        flow.request.port = target.port
+        if target.prefix and not flow.request.path.startswith(target.prefix + "/"):
+            flow.request.path = target.prefix + flow.request.path
+        default = 443 if target.scheme == "https" else 80
+        flow.request.headers["host"] = target.host if target.port == default else f"{target.host}:{target.port}"
+        return True
+
+    # ------------------------------------------------------------------ responses we make ourselves
+    def _answer(self, flow: http.HTTPFlow, err: errors.GatewayError, verdict: str | None = None) -> None:
+        flow.response = http.Response.make(err.status, err.body(), err.headers(verdict))
+
+    def _local(self, flow: http.HTTPFlow, rt: Runtime | None) -> bool:
+        path = flow.request.path.split("?", 1)[0]
+        if path not in LOCAL_PATHS or not self._is_self_addressed(flow):
+            return False
+        if path in ("/health", "/healthz", "/readyz"):
+            healthy = rt is not None and (self.audit is None or getattr(self.audit, "healthy", True))
+            body = {
+                "status": "healthy" if healthy else ("degraded" if rt else "unhealthy"),
+                "uptime_seconds": round(time.time() - self.started, 1),
+                "version": _version(),
+                "config": rt.config.name_version if rt else None,
+                "config_error": self.config_error,
+                "policies_loaded": len(rt.chain.policies) if rt else 0,
+                "chain": rt.config.chain if rt else [],
+                "fail_mode": rt.fail_mode if rt else None,
+                "upstream": rt.upstream.url if rt else None,
+                "audit": {"healthy": getattr(self.audit, "healthy", False),
+                          "last_error": getattr(self.audit, "last_error", None)},
+                "requests_processed": self.requests_processed,
+            }
+            status = 200 if healthy or path == "/healthz" else 503
+            flow.response = http.Response.make(status, json.dumps(body).encode(), {"content-type": "application/json"})
+        elif path == "/keeptrusts/config":
+            if flow.request.method == "POST":
+                return False
+            body = rt.config.masked() if rt else {"error": self.config_error}
+            flow.response = http.Response.make(200 if rt else 503, json.dumps(body, default=str).encode(),
+                                               {"content-type": "application/json"})
+        elif path == "/keeptrusts/config/reload":
+            if flow.request.method != "POST":
+                self._answer(flow, errors.GatewayError(405, "validation_error", "method_not_allowed",
+                                                       "Use POST /keeptrusts/config/reload"))
+                return True
+            ok, msg = self.reload()
+            flow.response = http.Response.make(200 if ok else 422, json.dumps({"ok": ok, "message": msg}).encode(),
+                                               {"content-type": "application/json"})
+        elif path == "/metrics":
+            text = self.metrics.render() if self.metrics else "# keeptrusts metrics not available\n"
+            flow.response = http.Response.make(200, text.encode(), {"content-type": "text/plain; version=0.0.4"})
+        return True
+
+    # ------------------------------------------------------------------ request side
+    def _new_record(self, flow: http.HTTPFlow, rt: Runtime | None, api: str, transport: str) -> dict:
+        mode = "reverse" if isinstance(flow.client_conn.proxy_mode, mode_specs.ReverseMode) or \
+            self._is_self_addressed(flow) else "explicit"
+        peer = flow.client_conn.peername
+        target = rt.config.target() if rt else {}
+        return {
+            "id": "evt_" + uuid.uuid4().hex[:24], "timestamp": _now_iso(), "event_type": "decision",
+            "mode": mode, "transport": transport, "client": f"{peer[0]}:{peer[1]}" if peer else None,
+            "method": flow.request.method, "host": flow.request.pretty_host, "path": flow.request.path.split("?", 1)[0],
+            "api": api, "provider": target.get("provider", "openai"), "target_id": target.get("id"),
+            "config_name": rt.config.pack.get("name") if rt else None,
+            "config_version": rt.config.pack.get("version") if rt else None,
+            "bytes_in": len(flow.request.raw_content or b""),
+        }
+
+    def _identify(self, flow: http.HTTPFlow, rt: Runtime, record: dict) -> errors.GatewayError | None:
+        """Who is calling; swap a gateway token for the provider key. Returns an error to answer with."""
+        key = _bearer(flow)
+        record["key_fingerprint"] = key_fingerprint(key)
+        headers = {k.lower(): v for k, v in flow.request.headers.items()}
+        ident = None
+        try:
+            from .identity import resolve_identity
+        except ImportError:
+            resolve_identity = None
+        if resolve_identity is not None:
+            proxy_auth = flow.metadata.get("proxyauth")
+            ident = resolve_identity(headers, rt.config, proxy_auth[0] if isinstance(proxy_auth, tuple) else None)
+            if ident.error:
+                return errors.unauthorized(ident.error)
+            record["developer"], record["developer_source"] = ident.developer, ident.source
+            record["key_fingerprint"] = ident.key_fingerprint or record["key_fingerprint"]
+        else:
+            dev = headers.get("x-user-id") or headers.get("x-keeptrusts-agent-id")
+            record["developer"] = dev or record["key_fingerprint"]
+            record["developer_source"] = "header" if dev else ("key_fingerprint" if key else None)
+        if rt.require_identity and not record.get("developer_source") in ("token", "header", "proxy_auth", "mapping"):
+            return errors.unauthorized("Keeptrusts requires an identity: use a gateway token from `kt tokens create NAME` "
+                                       "as the API key, or send X-User-ID")
+        provider_key = rt.config.provider_key()
+        is_token = bool(ident and getattr(ident, "is_gateway_token", False))
+        if provider_key and (is_token or not key):
+            t = rt.config.target()
+            header = t.get("api_key_header") or "authorization"
+            prefix = t.get("api_key_prefix", "Bearer")
+            flow.request.headers[header] = f"{prefix} {provider_key}".strip() if prefix else provider_key
+        elif is_token:
+            return errors.unavailable("The gateway token is valid but no provider key is configured: set the "
+                                      "environment variable named in providers.targets[0].secret_key_ref.env",
+                                      "provider_key_missing")
+        return None
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None or flow.request.method == "CONNECT":
+            return
+        rt = self.runtime
+        try:
+            if self._local(flow, rt):
+                return
+            if rt is None:
+                self._answer(flow, errors.unavailable(f"Keeptrusts has no valid policy config: {self.config_error}",
+                                                      "config_invalid"))
+                return
+            if not self._route(flow, rt):
+                if not rt.egress_allowed(flow.request.host):
+                    self._answer(flow, errors.GatewayError(
+                        403, "policy_violation", "egress_denied",
+                        f"Keeptrusts egress allow-list: {flow.request.host} is not allowed", policy="gateway"))
+                return  # not API traffic: passes untouched
+            self._handle_api_request(flow, rt)
+        except Exception as exc:  # fail closed
+            log.exception("keeptrusts: request handling failed")
+            if rt is None or rt.fail_mode == "block":
+                self._answer(flow, errors.unavailable(
+                    f"Keeptrusts could not check this request ({type(exc).__name__}); fail-mode is block, "
+                    "so it was not sent", "gateway_error"), BLOCK)
+                turn = self._turns.get(flow.id)
+                if turn:
+                    turn.record["error"] = f"{type(exc).__name__}: {exc}"[:500]
+
+    def _handle_api_request(self, flow: http.HTTPFlow, rt: Runtime) -> None:
+        started = time.perf_counter()
+        is_ws = flow.request.headers.get("upgrade", "").lower() == "websocket"
+        api = wire_requests.detect_api(flow.request.path)
+        record = self._new_record(flow, rt, api, "websocket" if is_ws else "http")
+        ex = Exchange(api=api, transport=record["transport"], path=record["path"])
+        turn = Turn(ex, record, started)
+        self._turns[flow.id] = turn
+        self.requests_processed += 1
+
+        err = self._identify(flow, rt, record)
+        ex.developer = record.get("developer")
+        if err is None and self.audit is not None and not getattr(self.audit, "healthy", True) and rt.fail_mode == "block":
+            err = errors.unavailable(f"Keeptrusts cannot write its audit log ({self.audit.last_error}); requests are "
+                                     "blocked until it can (fail-mode block). Free disk space or fix the database.",
+                                     "audit_unavailable")
+        if err is None:
+            err = self._check_budget(record)
+        if err is not None:
+            self._block(flow, turn, err, Verdict("gateway", BLOCK, err.code, err.message))
+            return
+        if is_ws:
+            return  # the upgrade carries no prompt; each response.create message is judged
+        if flow.request.method != "POST" or api == "unknown":
+            record["reason_code"] = "unscanned_endpoint"
+            if rt.unknown_endpoints == "block" and flow.request.method == "POST":
+                self._block(flow, turn, errors.GatewayError(
+                    403, "policy_violation", "endpoint_blocked",
+                    f"Keeptrusts does not scan {flow.request.path}; unknown endpoints are blocked "
+                    "(gateway.unknown_endpoints: block)", policy="gateway"),
+                    Verdict("gateway", BLOCK, "endpoint_blocked"))
+            turn.forwarded_at = time.perf_counter()
+            return
+
+        body, err = self._parse_body(flow, rt)
+        if err is not None:
+            self._block(flow, turn, err, Verdict("gateway", BLOCK, err.code, err.message))
+            return
+        try:
+            segments, tools = wire_requests.extract(api, body)
+        except wire_requests.RequestShapeError as exc:
+            err = errors.validation(f"Malformed {api} request: {exc}")
+            self._block(flow, turn, err, Verdict("gateway", BLOCK, err.code, err.message))
+            return
+        self._fill_exchange(ex, body, segments, tools, flow.request.headers)
+        record["model"] = ex.model
+        stream = bool(body.get("stream")) if isinstance(body, dict) else False
+        turn.result = rt.chain.request(ex)
+        blocked = turn.result.blocked
+        if blocked:
+            record["request_body"] = self._body_text(body, segments, flow)
+            self._block(flow, turn, errors.policy_block(blocked.policy, blocked.message), None)
+            return
+        if wire_requests.apply(body, segments):
+            flow.request.content = dumps(body).encode()
+        record["request_body"] = flow.request.get_text(strict=False)
+        record["stream"] = stream
+        turn.forwarded_at = time.perf_counter()
+
+    def _body_text(self, body, segments, flow) -> str:
+        wire_requests.apply(body, segments)
+        return dumps(body)
+
+    def _parse_body(self, flow: http.HTTPFlow, rt: Runtime):
+        raw = flow.request.raw_content or b""
+        if len(raw) > rt.max_body_bytes:
+            return None, errors.too_large(len(raw), rt.max_body_bytes)
+        ctype = flow.request.headers.get("content-type", "")
+        if ctype and "json" not in ctype.lower():
+            return None, errors.validation(f"Content-Type must be application/json for {flow.request.path}, got {ctype!r}")
+        try:
+            content = flow.request.get_content(strict=True)
+        except ValueError as exc:
+            return None, errors.validation(f"Cannot decode the request body ({flow.request.headers.get('content-encoding')}): {exc}")
+        if content is None or len(content) > rt.max_body_bytes:
+            return None, errors.too_large(len(content or b""), rt.max_body_bytes)
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, errors.validation(f"Request body is not valid UTF-8 (byte {exc.start})")
+        try:
+            body = json.loads(text)
+        except RecursionError:
+            return None, errors.validation("Request body JSON is nested too deeply")
+        except ValueError as exc:
+            return None, errors.validation(f"Request body is not valid JSON: {exc}")
+        return body, None
+
+    @staticmethod
+    def _fill_exchange(ex: Exchange, body, segments, tools, headers) -> None:
+        ex.segments = segments
+        ex.tools = tools
+        ex.model = wire_requests.request_field(body, "model")
+        ex.session_id = (headers.get("session_id") or headers.get("x-session-id") or headers.get("conversation_id")
+                         or headers.get("x-conversation-id") or wire_requests.request_field(body, "prompt_cache_key"))
+        ex.headers = {k.lower(): v for k, v in headers.items()
+                      if k.lower() not in ("authorization", "api-key", "proxy-authorization", "cookie")}
+
+    def _check_budget(self, record: dict) -> errors.GatewayError | None:
+        try:
+            from .identity import check_budget
+        except ImportError:
+            return None
+        msg = check_budget(record.get("developer"))
+        return errors.budget(msg) if msg else None
+
+    def _block(self, flow: http.HTTPFlow, turn: Turn, err: errors.GatewayError, extra: Verdict | None) -> None:
+        if extra is not None:
+            turn.result.verdicts.append(extra)
+        self._answer(flow, err, BLOCK)
+        turn.record["status"] = err.status
+        if err.status != 409:
+            turn.record["error"] = err.message
+
+    # ------------------------------------------------------------------ response side
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        turn = self._turns.get(flow.id)
+        rt = self.runtime
+        if turn is None or rt is None or flow.response is None:
+            return
+        turn.first_byte_at = time.perf_counter()
+        if turn.record.get("reason_code") == "unscanned_endpoint":
+            return
+        ctype = flow.response.headers.get("content-type", "")
+        if "text/event-stream" in ctype and flow.response.status_code < 400:
+            turn.parser = self._parser(turn, rt)
+            turn.stream = SSEStream(turn.parser, on_terminal=lambda: self._terminal(flow, turn, wait=True))
+            flow.response.stream = turn.stream
+
+    def _parser(self, turn: Turn, rt: Runtime):
+        judge = Judge(self, rt, turn)
+        return ChatStream(judge) if turn.exchange.api == "chat" else ResponsesStream(judge)
+
+    def _terminal(self, flow: http.HTTPFlow, turn: Turn, wait: bool) -> None:
+        """The final event is about to reach the client: record the exchange first (and wait for the commit)."""
+        if turn.recorded:
+            return
+        fut = self._submit(flow, turn)
+        if wait and fut is not None:
+            try:
+                fut.result(timeout=AUDIT_WAIT_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - reported, the stream itself is already out
+                log.error("keeptrusts: audit write failed for %s: %s", turn.record["id"], exc)
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        turn = self._turns.get(flow.id)
+        rt = self.runtime
+        if turn is None:
+            return
+        try:
+            if flow.response is not None and flow.response.status_code != 101:
+                if turn.stream is None and rt is not None and turn.record.get("reason_code") != "unscanned_endpoint" \
+                        and turn.record.get("status") is None:
+                    self._judge_buffered_response(flow, turn, rt)
+        except Exception as exc:
+            log.exception("keeptrusts: response handling failed")
+            if rt is None or rt.fail_mode == "block":
+                self._answer(flow, errors.unavailable(
+                    f"Keeptrusts could not check the model's answer ({type(exc).__name__}); fail-mode is block",
+                    "gateway_error"), BLOCK)
+                turn.record["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        if flow.response is not None and flow.response.status_code == 101:
+            return  # the websocket carries its own exchanges
+        fut = None if turn.recorded else self._submit(flow, turn)
+        self._turns.pop(flow.id, None)
+        if fut is not None:
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(fut), AUDIT_WAIT_SECONDS)
+            except Exception as exc:  # noqa: BLE001
+                log.error("keeptrusts: audit write failed for %s: %s", turn.record["id"], exc)
+                if rt is not None and rt.fail_mode == "block" and turn.stream is None:
+                    self._answer(flow, errors.unavailable(
+                        f"Keeptrusts could not record this exchange in the audit log ({exc}); fail-mode is block",
+                        "audit_unavailable"), BLOCK)
+
+    def _judge_buffered_response(self, flow: http.HTTPFlow, turn: Turn, rt: Runtime) -> None:
+        resp = flow.response
+        ctype = resp.headers.get("content-type", "")
+        if resp.status_code >= 400:
+            turn.response_body = resp.get_text(strict=False)
+            return
+        if "text/event-stream" in ctype:
+            # A buffered stream (replayed flows, or streaming disabled): run it through the same parser.
+            turn.parser = self._parser(turn, rt)
+            sse = SSEStream(turn.parser)
+            out = b"".join(sse(resp.content or b"")) + b"".join(sse(b""))
+            resp.content = out
+            return
+        if "json" not in ctype:
+            return
+        try:
+            body = json.loads(resp.get_text(strict=False) or "null")
+        except ValueError:
+            return
+        if not isinstance(body, dict):
+            return
+        turn.response_body = resp.get_text(strict=False)
+        changed, message, comp = judge_response_body(turn.exchange.api, body, Judge(self, rt, turn))
+        turn.exchange.completion = comp
+        if message:
+            blocked = turn.output_result.blocked
+            err = errors.policy_block(blocked.policy if blocked else "gateway", message, phase="output")
+            self._answer(flow, err, BLOCK)
+            return
+        if changed:
+            resp.content = dumps(body).encode()
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        turn = self._turns.pop(flow.id, None)
+        if turn is None or turn.recorded:
+            return
+        msg = flow.error.msg if flow.error else "unknown error"
+        turn.record["error"] = msg
+        if turn.record.get("status") is None:
+            turn.record["status"] = 504 if "timeout" in msg.lower() else 502
+        self._submit(flow, turn)
+
+    # ------------------------------------------------------------------ websocket (Codex's first transport)
+    def websocket_start(self, flow: http.HTTPFlow) -> None:
+        turn = self._turns.pop(flow.id, None)
+        if turn is None:
+            return
+        self._ws[flow.id] = {"upgrade": turn, "turn": None}
+
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        ws = self._ws.get(flow.id)
+        rt = self.runtime
+        if ws is None or flow.websocket is None:
+            return
+        msg = flow.websocket.messages[-1]
+        if msg.injected:
+            return
+        try:
+            if msg.from_client:
+                self._ws_client_message(flow, ws, msg, rt)
+            else:
+                fut = self._ws_server_message(flow, ws, msg, rt)
+                if fut is not None:
+                    await asyncio.wait_for(asyncio.wrap_future(fut), AUDIT_WAIT_SECONDS)
+        except Exception as exc:
+            log.exception("keeptrusts: websocket message handling failed")
+            if rt is None or rt.fail_mode == "block":
+                msg.drop()
+                self._inject(flow, failed_event(None, f"Keeptrusts could not check this message ({type(exc).__name__}); "
+                                                      "fail-mode is block", None))
+
+    def _inject(self, flow: http.HTTPFlow, event: dict) -> None:
+        ctx.master.commands.call("inject.websocket", flow, True, dumps(event).encode(), True)
+
+    def _ws_client_message(self, flow: http.HTTPFlow, ws: dict, msg, rt: Runtime | None) -> None:
+        if not msg.is_text:
+            return
+        try:
+            body = json.loads(msg.text)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get("type") != "response.create":
+            return  # other client messages carry no prompt
+        upgrade: Turn = ws["upgrade"]
+        if ws["turn"] is not None and not ws["turn"].recorded:
+            ws["turn"].record["error"] = "superseded by a new response.create"
+            self._submit(flow, ws["turn"])
+        record = dict(upgrade.record, id="evt_" + uuid.uuid4().hex[:24], timestamp=_now_iso(),
+                      transport="websocket", bytes_in=len(msg.content))
+        ex = Exchange(api="responses", transport="websocket", path=record["path"], developer=record.get("developer"))
+        turn = Turn(ex, record, time.perf_counter())
+        ws["turn"] = turn
+        self.requests_processed += 1
+        if rt is None:
+            self._ws_block(flow, msg, turn, "Keeptrusts has no valid policy config", Verdict("gateway", BLOCK, "config_invalid"))
+            return
+        if self.audit is not None and not getattr(self.audit, "healthy", True) and rt.fail_mode == "block":
+            self._ws_block(flow, msg, turn, f"Keeptrusts cannot write its audit log ({self.audit.last_error}); "
+                                            "requests are blocked until it can", Verdict("gateway", BLOCK, "audit_unavailable"))
+            return
+        try:
+            segments, tools = wire_requests.extract("responses", body)
+        except wire_requests.RequestShapeError as exc:
+            self._ws_block(flow, msg, turn, f"Malformed response.create: {exc}", Verdict("gateway", BLOCK, "invalid_request"))
+            return
+        self._fill_exchange(ex, body, segments, tools, flow.request.headers)
+        record["model"] = ex.model
+        turn.result = rt.chain.request(ex)
+        blocked = turn.result.blocked
+        if blocked:
+            record["request_body"] = self._body_text(body, segments, flow)
+            self._ws_block(flow, msg, turn, blocked.message, None)
+            return
+        if wire_requests.apply(body, segments):
+            msg.text = dumps(body)
+        record["request_body"] = msg.text
+        turn.parser = self._parser(turn, rt)
+        turn.forwarded_at = time.perf_counter()
+
+    def _ws_block(self, flow, msg, turn: Turn, message: str, extra: Verdict | None) -> None:
+        if extra is not None:
+            extra.message = extra.message or message
+            turn.result.verdicts.append(extra)
+        msg.drop()
+        turn.record["status"] = 409
+        self._inject(flow, failed_event({"id": "resp_keeptrusts_" + secrets.token_hex(8), "object": "response",
+                                         "model": turn.exchange.model}, message, None))
+        self._submit(flow, turn)
+
+    def _ws_server_message(self, flow: http.HTTPFlow, ws: dict, msg, rt: Runtime | None):
+        turn: Turn | None = ws.get("turn")
+        if turn is None or turn.parser is None or turn.recorded or not msg.is_text:
+            return None
+        if turn.first_byte_at is None:
+            turn.first_byte_at = time.perf_counter()
+        try:
+            event = json.loads(msg.text)
+        except ValueError:
+            return None
+        if not isinstance(event, dict):
+            return None
+        raw = msg.text
+        out = turn.parser.feed(event, raw)
+        if len(out) == 1 and out[0][1] is raw:
+            pass  # unchanged: let the original message through
+        else:
+            msg.drop()
+            for obj, r in out:
+                ctx.master.commands.call("inject.websocket", flow, True, (r if r is not None else dumps(obj)).encode(), True)
+        if turn.parser.finished:
+            turn.record["status"] = 409 if turn.parser.blocked else 200
+            return self._submit(flow, turn)
+        return None
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        ws = self._ws.pop(flow.id, None)
+        if ws and ws["turn"] is not None and not ws["turn"].recorded:
+            turn = ws["turn"]
+            turn.record["error"] = (flow.websocket.close_reason if flow.websocket else None) or "websocket closed before the response completed"
+            self._submit(flow, turn)
+
+    # ------------------------------------------------------------------ audit record
+    def _submit(self, flow: http.HTTPFlow, turn: Turn):
+        if turn.recorded:
+            return None
+        turn.recorded = True
+        rec = turn.record
+        now = time.perf_counter()
+        verdicts = turn.result.verdicts + turn.output_result.verdicts
+        rec["policies"] = [v.to_dict() for v in verdicts]
+        rec["verdict"] = worst([v.verdict for v in verdicts])
+        if rec.get("reason_code") != "unscanned_endpoint" or verdicts:
+            top = rec["verdict"]
+            rec["reason_code"] = "all_policies_passed" if top == "allow" else next(
+                v.reason_code for v in verdicts if v.verdict == top)
+        parser = turn.parser
+        comp = turn.exchange.completion or (parser.completion if parser else None)
+        if parser is not None and turn.exchange.completion is None:
+            turn.exchange.completion = comp
+        if comp is not None:
+            rec["output"] = {
+                "text": comp.text,
+                "tool_calls": [{"kind": i.kind, "name": i.name, "call_id": i.call_id, "arguments": i.original}
+                               for i in comp.items if i.is_tool_call],
+                "finish_reason": comp.finish_reason, "status": comp.status,
+            }
+            if comp.usage:
+                rec["usage"] = comp.usage.__dict__.copy()
+        quality = next((v.score for v in verdicts if v.policy == "quality-scorer" and v.score is not None), None)
+        rec["quality"] = quality
+        if rec.get("status") is None:
+            if flow.response is not None:
+                rec["status"] = flow.response.status_code
+            elif parser is not None:
+                rec["status"] = 409 if parser.blocked else 200
+        if turn.response_body is not None:
+            rec["response_body"] = turn.response_body
+        if turn.stream is not None:
+            rec["bytes_out"] = turn.stream.bytes_out
+        elif flow.response is not None and flow.response.status_code != 101:
+            rec["bytes_out"] = len(flow.response.raw_content or b"")
+        rec["session_id"] = turn.exchange.session_id
+        rec["durations"] = {
+            "total_ms": round((now - turn.started) * 1000, 3),
+            "policy_ms": round(sum(v.duration_ms for v in verdicts), 3),
+            "upstream_ms": round((now - turn.forwarded_at) * 1000, 3) if turn.forwarded_at else None,
+            "ttfb_ms": round((turn.first_byte_at - turn.forwarded_at) * 1000, 3)
+            if turn.first_byte_at and turn.forwarded_at else None,
+        }
+        if self.metrics is not None:
+            try:
+                self.metrics.observe_exchange(rec)
+            except Exception:  # metrics never break traffic
+                log.exception("keeptrusts: metrics failed")
+        _log_exchange(rec)
+        if self.audit is None:
+            return None
+        try:
+            return self.audit.submit(rec)
+        except Exception as exc:  # noqa: BLE001
+            log.error("keeptrusts: audit submit failed: %s", exc)
+            return None
+
+
+# ---------------------------------------------------------------------- helpers
+
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+def _log_exchange(rec: dict) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    usage = rec.get("usage") or {}
+    log.info("keeptrusts %s %s %s %s model=%s dev=%s verdict=%s reason=%s status=%s tokens=%s/%s %.1fms",
+             rec["id"], rec.get("transport"), rec.get("method"), rec.get("path"), rec.get("model"),
+             rec.get("developer"), rec.get("verdict"), rec.get("reason_code"), rec.get("status"),
+             usage.get("input_tokens", 0), usage.get("output_tokens", 0), (rec.get("durations") or {}).get("total_ms") or 0)
+    if log.isEnabledFor(logging.DEBUG):
+        for p in rec.get("policies") or []:
+            log.debug("keeptrusts %s policy=%s phase=%s verdict=%s reason=%s findings=%s %.2fms", rec["id"], p.get("policy"),
+                      p.get("phase"), p.get("verdict"), p.get("reason_code"),
+                      ",".join(f.get("type", "") for f in p.get("findings", [])) or "-", p.get("duration_ms", 0))
+
+
+class _MemoryAudit:
+    """Stand-in used only while the audit package is absent (never in a release)."""
+
+    healthy = True
+    last_error = None
+
+    def __init__(self):
+        self.records: list[dict] = []
+
+    def submit(self, rec: dict):
+        import concurrent.futures
+        self.records.append(rec)
+        f: concurrent.futures.Future = concurrent.futures.Future()
+        f.set_result(len(self.records))
+        return f
+
+    def close(self, timeout: float = 5) -> None:
+        pass
+
+
+def _install_json_error_pages() -> None:
+    """mitmproxy answers upstream failures with an HTML page; OpenAI clients expect the JSON envelope.
+
+    The HTTP/1 layer builds those pages in one module-level function, so we replace it once.
+    """
+    from mitmproxy.proxy.layers.http import _http1
+
+    if getattr(_http1.make_error_response, "_keeptrusts", False):
+        return
+    from mitmproxy.net.http import http1
+
+    def make_error_response(status_code: int, message: str = "") -> bytes:
+        if status_code in (502, 504) or "connect" in message.lower():
+            err = errors.upstream(status_code if status_code in (502, 504) else 502,
+                                  f"Keeptrusts could not reach the upstream: {message}")
+        else:
+            err = errors.GatewayError(status_code, "gateway_error", "proxy_error", f"Keeptrusts proxy error: {message}")
+        headers = err.headers("error")
+        headers["connection"] = "close"
+        resp = http.Response.make(status_code, err.body(), headers)
+        return http1.assemble_response(resp)
+
+    make_error_response._keeptrusts = True  # type: ignore[attr-defined]
+    _http1.make_error_response = make_error_response

@@ -1,0 +1,165 @@
+"""`kt gateway run`: one mitmproxy process with the Keeptrusts addon, in both proxy modes.
+
+- reverse mode on --listen (default 127.0.0.1:41002): clients set base URL http://127.0.0.1:41002/v1
+- explicit HTTPS proxy on --proxy-listen (default 127.0.0.1:41003): HTTPS_PROXY + our CA; TLS is
+  intercepted for the OpenAI API hosts only, every other host is tunnelled untouched. Plain
+  `/v1/...` requests sent to that port are served as in reverse mode, so one port can do both.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import sys
+
+import click
+
+from .. import paths
+from ..config import ConfigError, load_config
+from ..runtime import Upstream
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def parse_listen(value: str, flag: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", value
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        p = int(port)
+        if not 0 <= p <= 65535:
+            raise ValueError
+    except ValueError:
+        raise click.ClickException(f"{flag} {value!r}: expected HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:41002") from None
+    return host, p
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _setup_logging(level: str, fmt: str) -> None:
+    try:
+        from ..logging_setup import setup_logging
+    except ImportError:
+        setup_logging = None
+    if setup_logging is not None:
+        setup_logging(level, fmt)
+        return
+    logging.getLogger("keeptrusts").setLevel({"debug": logging.DEBUG, "info": logging.INFO,
+                                              "warn": logging.WARNING}[level])
+
+
+async def _run(opts_update: dict, level: str) -> int:
+    from mitmproxy import exceptions, options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from ..addon import Keeptrusts
+
+    logging.getLogger().setLevel(logging.DEBUG if level == "debug" else logging.INFO)
+    for noisy in ("tornado", "asyncio", "hpack", "quic", "urwid", "presidio-analyzer", "presidio_analyzer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    opts = options.Options()
+    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    master.addons.add(Keeptrusts())
+    try:
+        opts.update(**opts_update)
+    except exceptions.OptionsError as exc:
+        click.echo(f"kt gateway run: {exc}", err=True)
+        return 2
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, master.shutdown)
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    await master.run()
+    ec = master.addons.get("errorcheck")
+    return 1 if ec is not None and getattr(ec, "has_errored", []) else 0
+
+
+@click.group()
+def gateway() -> None:
+    """Run the gateway."""
+
+
+@gateway.command()
+@click.option("--policy-config", "policy_config", default="policy-config.yaml", show_default=True,
+              type=click.Path(dir_okay=False), help="The policy-config.yaml to enforce (reloaded when it changes).")
+@click.option("--listen", default="127.0.0.1:41002", show_default=True,
+              help="Reverse-proxy address: clients use http://HOST:PORT/v1 as base URL.")
+@click.option("--proxy-listen", default="127.0.0.1:41003", show_default=True,
+              help="Explicit HTTPS proxy address (HTTPS_PROXY=http://HOST:PORT); 'off' disables it.")
+@click.option("--upstream", envvar="KEEPTRUSTS_UPSTREAM_URL", default="",
+              help="Upstream base URL (default: providers.targets[0].base_url, else https://api.openai.com).")
+@click.option("--upstream-ca", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CA bundle that signs the upstream's certificate (for a private upstream).")
+@click.option("--fail-mode", type=click.Choice(["block", "allow"]), default=None,
+              help="When a check cannot run: block (default) or allow (flagged as degraded).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warn"]), default="info", show_default=True)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--audit-db", type=click.Path(dir_okay=False), default=None,
+              help=f"SQLite audit database (default {paths.audit_db()}).")
+@click.option("--intercept-hosts", default="", help="Comma-separated hosts intercepted in explicit mode (default api.openai.com).")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow listening on a non-loopback address (requires gateway tokens: identity.require or gateway.require_identity).")
+def run(policy_config, listen, proxy_listen, upstream, upstream_ca, fail_mode, log_level, log_format, audit_db,
+        intercept_hosts, allow_remote) -> None:
+    """Start the gateway: reverse proxy + explicit HTTPS proxy, one process, the policy chain on every exchange."""
+    try:
+        cfg = load_config(policy_config)
+    except ConfigError as exc:
+        click.echo(exc.render(), err=True)
+        raise click.ClickException(f"{policy_config} is not a valid policy config; fix the errors above "
+                                   f"(`kt policy lint --file {policy_config}` shows them)") from None
+    if upstream:
+        try:
+            Upstream.parse(upstream)
+        except ValueError as exc:
+            raise click.ClickException(f"--upstream: {exc}") from None
+    lhost, lport = parse_listen(listen, "--listen")
+    modes = []
+    up = Upstream.parse(upstream or cfg.upstream_url())
+    for host, flag in [(lhost, "--listen")] + ([] if proxy_listen == "off" else [(parse_listen(proxy_listen, "--proxy-listen")[0], "--proxy-listen")]):
+        if not is_loopback(host) and not allow_remote:
+            raise click.ClickException(
+                f"{flag} {host} is not a loopback address: anyone who can reach it could use your provider key. "
+                "Add --allow-remote and require identity (gateway.require_identity: true with `kt tokens create`)")
+        if not is_loopback(host) and not cfg.gateway.get("require_identity"):
+            raise click.ClickException(f"{flag} {host}: --allow-remote needs gateway.require_identity: true in {policy_config}")
+    modes.append(f"reverse:{up.url}@{lhost}:{lport}")
+    if proxy_listen != "off":
+        phost, pport = parse_listen(proxy_listen, "--proxy-listen")
+        modes.append(f"regular@{phost}:{pport}")
+    confdir = paths.certs_dir()
+    confdir.mkdir(parents=True, exist_ok=True)
+    _setup_logging(log_level, log_format)
+    update = {
+        "mode": modes,
+        "confdir": str(confdir),
+        "keeptrusts_config": policy_config,
+        "keeptrusts_upstream": upstream or "",
+        "keeptrusts_fail_mode": fail_mode or "",
+        "keeptrusts_audit_db": audit_db or "",
+        "keeptrusts_intercept_hosts": intercept_hosts,
+        "connection_strategy": "lazy",   # never dial a host before we know where the request goes
+        "termlog_verbosity": {"debug": "debug", "info": "info", "warn": "warn"}[log_level],
+    }
+    if upstream_ca:
+        update["ssl_verify_upstream_trusted_ca"] = upstream_ca
+    click.echo(f"Keeptrusts gateway: reverse proxy http://{lhost}:{lport}/v1 -> {up.url}"
+               + (f"; explicit proxy http://{proxy_listen}" if proxy_listen != "off" else ""), err=True)
+    code = asyncio.run(_run(update, log_level))
+    sys.exit(code)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(gateway)
+    cli.add_command(gateway, name="proxy")  # the reference's hidden deprecated alias

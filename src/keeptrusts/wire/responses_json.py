@@ -1,0 +1,62 @@
+"""Non-streamed model answers (JSON bodies of chat completions and responses)."""
+from __future__ import annotations
+
+from ..exchange import Completion, OutputItem
+from .chat_stream import usage_from_chat
+from .judge import OutputJudge
+from .responses_stream import output_item_from_json, patch_item_json, usage_from_responses
+
+
+def judge_response_body(api: str, body: dict, judge: OutputJudge) -> tuple[bool, str | None, Completion]:
+    """Judge every output item in place. Returns (body changed, block message, completion)."""
+    comp = Completion()
+    changed = False
+    if api == "responses":
+        comp.usage = usage_from_responses(body.get("usage"))
+        comp.status = body.get("status")
+        comp.finish_reason = (body.get("incomplete_details") or {}).get("reason")
+        for n, item in enumerate(body.get("output") or []):
+            if not isinstance(item, dict):
+                continue
+            oi = output_item_from_json(item, n)
+            if oi is None:
+                continue
+            comp.items.append(oi)
+            message = judge.item(oi)
+            if message:
+                return changed, message, comp
+            if oi.changed:
+                patch_item_json(item, oi)
+                changed = True
+        if comp.finish_reason is None:
+            comp.finish_reason = "tool_calls" if any(i.is_tool_call for i in comp.items) else "stop"
+    elif api == "chat":
+        comp.usage = usage_from_chat(body.get("usage"))
+        for ch in body.get("choices") or []:
+            if not isinstance(ch, dict):
+                continue
+            comp.finish_reason = comp.finish_reason or ch.get("finish_reason")
+            msg = ch.get("message") or {}
+            if isinstance(msg.get("content"), str):
+                oi = OutputItem("message", msg["content"], index=ch.get("index", 0))
+                comp.items.append(oi)
+                message = judge.item(oi)
+                if message:
+                    return changed, message, comp
+                if oi.changed:
+                    msg["content"] = oi.text
+                    changed = True
+            for tc in msg.get("tool_calls") or []:
+                fn = tc.get("function") or {}
+                oi = OutputItem("function_call", fn.get("arguments") or "", fn.get("name"), tc.get("id"))
+                comp.items.append(oi)
+                message = judge.item(oi)
+                if message:
+                    return changed, message, comp
+                if oi.changed:
+                    fn["arguments"] = oi.text
+                    changed = True
+    else:
+        return False, None, comp
+    message = judge.done(comp)
+    return changed, message, comp
