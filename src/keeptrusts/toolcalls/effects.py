@@ -1,0 +1,218 @@
+"""What a simple command does to the outside world: files it reads, writes or deletes, hosts it
+contacts and whether it sends data there. Command semantics are a table (data), not guesses
+from substrings."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .shell import DYN, SHELLS, SimpleCommand, _dash_c
+
+NET_COMMANDS = {"curl", "wget", "http", "https", "xh", "httpie", "nc", "ncat", "netcat", "socat", "telnet",
+                "ssh", "scp", "sftp", "rsync", "ftp", "aria2c", "lftp", "smbclient"}
+DELETE_COMMANDS = {"rm", "rmdir", "shred", "unlink", "srm", "wipe"}
+TOUCH_COMMANDS = {"touch", "mkdir", "truncate", "chmod", "chown", "chgrp", "chattr", "setfacl", "ln"}
+COPY_COMMANDS = {"cp", "mv", "install", "rsync", "ln", "scp"}
+IN_PLACE = {"sed": ("-i", "--in-place"), "perl": ("-i", "-pi"), "ruby": ("-i",)}
+# Options whose next argument is a value, not a path (per command), so it is not taken as a path.
+VALUE_OPTS = {
+    "grep": {"-e", "-f", "-m", "-A", "-B", "-C", "--include", "--exclude", "--exclude-dir", "--color"},
+    "rg": {"-e", "-g", "--glob", "-t", "-T", "--type", "-m", "-A", "-B", "-C", "--max-depth", "-j"},
+    "curl": {"-H", "--header", "-X", "--request", "-d", "--data", "--data-raw", "--data-binary", "--json",
+             "--data-urlencode", "-F", "--form", "-u", "--user", "-A", "--user-agent", "-e", "--referer",
+             "-m", "--max-time", "-w", "--write-out", "-x", "--proxy", "-b", "--cookie", "-T", "--upload-file",
+             "-o", "--output", "--connect-timeout", "--retry", "-K", "--config"},
+    "wget": {"-O", "--output-document", "-o", "--output-file", "--header", "--post-data", "--post-file",
+             "--body-data", "--body-file", "-U", "--user-agent", "-P", "--directory-prefix", "-t", "-T"},
+    "git": {"-C", "-c", "-m", "--message", "-b", "-B", "--author", "--format", "--pretty", "-n", "--depth"},
+    "find": {"-name", "-iname", "-path", "-ipath", "-type", "-maxdepth", "-mindepth", "-mtime", "-newer",
+             "-size", "-regex", "-perm", "-user", "-group", "-printf"},
+    "ssh": {"-i", "-p", "-l", "-o", "-F", "-L", "-R", "-D", "-J", "-W", "-b", "-c", "-E", "-e", "-m", "-S"},
+    "scp": {"-i", "-P", "-o", "-F", "-l", "-S", "-J", "-c"},
+    "nc": {"-p", "-s", "-w", "-i", "-q", "-X", "-x"},
+    "tar": {"-C", "--directory", "-T", "--exclude"},
+    "docker": {"-v", "--volume", "-e", "--env", "-p", "--name", "-w", "--workdir", "-f", "--file", "-t", "--tag"},
+}
+URL_RE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*)://(?:[^/@\s]*@)?(\[[^\]]+\]|[^/:?#\s]+)")
+HOSTLIKE_RE = re.compile(r"^(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?(?:/|$)|^\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?(?:/|$)")
+REMOTE_SPEC_RE = re.compile(r"^(?:[^@/\s:]+@)?([A-Za-z0-9.-]+|\[[^\]]+\]):(?!//)")
+DEV_TCP_RE = re.compile(r"/dev/(?:tcp|udp)/([^/\s]+)/")
+SAFE_SINKS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/")
+
+
+@dataclass
+class Effects:
+    reads: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)     # every path-like argument
+    hosts: list[str] = field(default_factory=list)
+    sends_data: bool = False
+
+
+def positionals(cmd: SimpleCommand) -> list[str]:
+    """Arguments that are not options (and not the values of known options)."""
+    takes = VALUE_OPTS.get(cmd.name, set())
+    out, k, args = [], 0, cmd.args
+    while k < len(args):
+        a = args[k]
+        if a == "--":
+            out.extend(args[k + 1:])
+            break
+        if a.startswith("-") and len(a) > 1 and not a.startswith("-/"):
+            k += 2 if a in takes else 1
+            continue
+        out.append(a)
+        k += 1
+    return out
+
+
+def _option_values(args: list[str], names: tuple[str, ...]) -> list[str]:
+    vals = []
+    for k, a in enumerate(args):
+        if a in names and k + 1 < len(args):
+            vals.append(args[k + 1])
+        for nm in names:
+            if nm.startswith("--") and a.startswith(nm + "="):
+                vals.append(a.split("=", 1)[1])
+            elif not nm.startswith("--") and len(nm) == 2 and a.startswith(nm) and len(a) > 2 and a != nm:
+                # -d@file / -Ffoo=@bar glued form
+                if nm in ("-d", "-F", "-T"):
+                    vals.append(a[2:])
+    return vals
+
+
+def looks_like_path(a: str) -> bool:
+    if not a or a.startswith("-") or "://" in a:
+        return False
+    return a.startswith(("/", "~", "./", "../", ".")) or "/" in a or a in (".", "..", "*")
+
+
+def effects_of(cmd: SimpleCommand) -> Effects:
+    e = Effects()
+    name, args = cmd.name, cmd.args
+    if cmd.file_ops:   # apply_patch: adds/updates/moves write, deletes and moves delete
+        for o in cmd.file_ops:
+            (e.deletes if o.op == "delete" else e.writes).append(o.path)
+            if o.move_to:
+                e.deletes.append(o.path)
+                e.writes.append(o.move_to)
+        e.paths = list(dict.fromkeys(e.writes + e.deletes))
+        return e
+    pos = positionals(cmd)
+    if (name in SHELLS and _dash_c(args) is not None) or \
+            (name.startswith(("python", "node", "perl", "ruby", "php")) and any(a in ("-c", "-e", "--eval", "-p") for a in args)):
+        pos = []   # the script is code, not a path; what it runs is judged as its own commands
+    for op, target in cmd.redirects:
+        if not target or target.startswith(SAFE_SINKS) or target.isdigit() or target == "-":
+            if DEV_TCP_RE.search(target or ""):
+                pass
+            else:
+                continue
+        m = DEV_TCP_RE.search(target)
+        if m:
+            e.hosts.append(m.group(1))
+            e.sends_data = True
+            continue
+        if op in (">", ">>", ">|", "&>", "<>"):
+            e.writes.append(target)
+        elif op in ("<",):
+            e.reads.append(target)
+    if name in DELETE_COMMANDS:
+        e.deletes.extend(pos)
+    elif name in ("mv",) and pos:
+        e.deletes.extend(pos[:-1])
+        e.reads.extend(pos[:-1])
+        e.writes.append(pos[-1])
+    elif name in COPY_COMMANDS and len(pos) >= 2:
+        e.reads.extend(pos[:-1])
+        e.writes.append(pos[-1])
+    elif name in TOUCH_COMMANDS:
+        e.writes.extend(pos[1:] if name in ("chmod", "chown", "chgrp", "chattr", "setfacl") else pos)
+    elif name == "tee":
+        e.writes.extend(pos)
+    elif name == "dd":
+        for a in args:
+            if a.startswith("of="):
+                e.writes.append(a[3:])
+            elif a.startswith("if="):
+                e.reads.append(a[3:])
+    elif name in IN_PLACE and any(a.startswith(IN_PLACE[name]) for a in args):
+        files = pos[1:] if not any(a in ("-e", "--expression") for a in args) else pos
+        e.writes.extend(files)
+    elif name == "find" and any(a in ("-delete",) for a in args):
+        e.deletes.extend(p for p in pos if looks_like_path(p) or p in (".", ".."))
+    elif name == "truncate":
+        e.writes.extend(pos)
+    else:
+        e.reads.extend(p for p in pos if looks_like_path(p))
+    # Paths given as option values: `curl -d @file`, `--upload-file f`, `-i key`, `--post-file`.
+    for v in _option_values(args, ("-d", "--data", "--data-binary", "--data-urlencode", "--json", "-F", "--form")):
+        for part in re.findall(r"(?:^|=)[@<]([^;\s]+)", v):
+            e.reads.append(part)
+    e.reads.extend(_option_values(args, ("-T", "--upload-file", "--post-file", "--body-file", "-i", "--key",
+                                         "--cert", "--netrc-file", "-K", "--config")))
+    e.reads = [p for p in e.reads if p and p != "-"]
+    e.paths = [p for p in dict.fromkeys(e.reads + e.writes + e.deletes + [p for p in pos if looks_like_path(p)])]
+    if name in NET_COMMANDS or (name == "git" and pos[:1] and pos[0] in ("clone", "fetch", "pull", "push", "ls-remote", "remote")):
+        _network(cmd, pos, e)
+    return e
+
+
+def _network(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:
+    name, args = cmd.name, cmd.args
+    for a in args:
+        m = URL_RE.match(a)
+        if m:
+            e.hosts.append(m.group(1).strip("[]").lower())
+    if name in ("curl", "wget", "http", "https", "xh", "httpie", "aria2c") and not e.hosts:
+        for p in pos:
+            if HOSTLIKE_RE.match(p):
+                e.hosts.append(re.split(r"[:/]", p, 1)[0].lower())
+    if name in ("ssh", "scp", "sftp", "rsync"):
+        for p in pos:
+            m = REMOTE_SPEC_RE.match(p)
+            if m:
+                e.hosts.append(m.group(1).lower())
+        if name == "ssh" and pos and not e.hosts:
+            e.hosts.append(pos[0].split("@")[-1].lower())
+    if name in ("nc", "ncat", "netcat", "telnet", "socat") and pos and "-l" not in args and "--listen" not in args:
+        host = pos[0]
+        if name == "socat":
+            m = re.search(r"TCP[46]?:([^:,]+):", " ".join(args), re.I)
+            host = m.group(1) if m else ""
+        if host:
+            e.hosts.append(host.lower())
+    e.hosts = [h for h in dict.fromkeys(e.hosts) if h and DYN not in h] + \
+              (["<dynamic>"] if any(DYN in h for h in e.hosts) else [])
+    # Does it send data (file contents, piped output, command substitution) there?
+    stdin_fed = bool(cmd.feeds) or any(op in ("<", "<<<", "<<", "<<-") for op, _ in cmd.redirects)
+    if name in ("curl", "http", "https", "xh", "httpie"):
+        vals = _option_values(args, ("-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "--json",
+                                     "-F", "--form", "-T", "--upload-file"))
+        if any(v.startswith("@") or "=@" in v or "=<" in v or DYN in v or v == "-" for v in vals):
+            e.sends_data = True
+        if any(a in ("-T", "--upload-file") for a in args):
+            e.sends_data = True
+        if name in ("http", "https", "xh", "httpie") and (stdin_fed or any("=@" in a or ":=@" in a or "@" == a[:1] for a in pos[1:])):
+            e.sends_data = True
+        if any(DYN + "subst" + DYN in a for a in args if URL_RE.match(a)):
+            e.sends_data = True   # data smuggled in the URL: https://x/?d=$(cat ~/.ssh/id_rsa)
+        if stdin_fed and any(v in ("@-", "-") for v in vals):
+            e.sends_data = True
+    elif name == "wget":
+        if _option_values(args, ("--post-file", "--body-file")) or \
+                any(DYN in v for v in _option_values(args, ("--post-data", "--body-data"))):
+            e.sends_data = True
+        if any(DYN + "subst" + DYN in a for a in args if URL_RE.match(a)):
+            e.sends_data = True
+    elif name in ("nc", "ncat", "netcat", "telnet", "socat"):
+        if stdin_fed or any(a in ("-e", "-c", "--exec", "--sh-exec") for a in args) or "exec:" in " ".join(args).lower():
+            e.sends_data = True
+    elif name in ("scp", "rsync"):
+        if pos and REMOTE_SPEC_RE.match(pos[-1]):
+            e.sends_data = True
+    elif name == "ssh" and stdin_fed:
+        e.sends_data = True
+    elif name == "ftp" or name == "lftp" or name == "smbclient":
+        e.sends_data = stdin_fed or "put" in " ".join(args)

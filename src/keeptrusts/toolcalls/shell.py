@@ -1,0 +1,799 @@
+"""A static shell parser: what simple commands would a script run, with which arguments.
+
+It reads bash the way an attacker would try to hide in it: pipes, `&&`, `;`, subshells, `$(...)`,
+backticks, process substitution, `bash -lc "..."` / `sh -c` / `eval`, quote concatenation
+(`r""m`), backslashes (`\\rm`), ANSI-C strings (`$'\\x72m'`), variables set earlier in the same
+script (`X=rm; $X -rf /`), `$(echo rm)`, `find -exec`, `xargs`, heredocs, and base64 payloads
+decoded into a shell. Nothing is executed. Words that stay unknown (unset variables, real command
+substitutions) carry the DYN marker so rules can treat them as "could be anything".
+
+Every command found, at any depth, comes out flat as a `SimpleCommand`; `via` says how it was
+reached and `feeds` which commands' output it consumes (pipes, `$()`, `<()`, downloaded files).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+DYN = "\x00"           # marks an unknown part of a word
+MAX_DEPTH = 6          # nesting limit for -c / eval / $() / base64 (bounded work on hostile input)
+MAX_COMMANDS = 2000
+
+SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox", "rbash"}
+INTERPRETERS = SHELLS | {"python", "python2", "python3", "perl", "ruby", "node", "php", "lua", "source", "."}
+# Commands that run the rest of their argv as another command (options with a value listed).
+WRAPPERS: dict[str, set[str]] = {
+    "sudo": {"-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T", "--user", "--group"},
+    "doas": {"-u", "-C"},
+    "env": {"-u", "--unset", "-C", "--chdir", "-S", "--split-string"},
+    "nice": {"-n", "--adjustment"},
+    "ionice": {"-c", "-n", "-p"},
+    "nohup": set(), "time": set(), "command": set(), "builtin": set(), "exec": {"-a"},
+    "stdbuf": {"-i", "-o", "-e"}, "timeout": {"-s", "--signal", "-k", "--kill-after"},
+    "setsid": set(), "unbuffer": set(), "chronic": set(), "caffeinate": set(), "strace": {"-o", "-e", "-p"},
+    "watch": {"-n", "--interval", "-d"}, "flock": set(), "chroot": set(), "runuser": {"-u", "-g"},
+    "proxychains": {"-f"}, "proxychains4": {"-f"}, "torsocks": set(),
+}
+KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}",
+            "select", "coproc", "[[", "]]"}
+OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")", "\n")
+REDIRECT_RE = re.compile(r"(\d*|&)(>>|>&|>\||<<<|<<-|<<|<>|<&|>|<)")
+
+
+@dataclass
+class SimpleCommand:
+    argv: list[str]
+    assigns: dict[str, str] = field(default_factory=dict)
+    redirects: list[tuple[str, str]] = field(default_factory=list)   # (operator, target)
+    feeds: set[str] = field(default_factory=set)     # commands whose output this one consumes
+    stdin_text: str | None = None                     # heredoc / here-string body
+    cwd: str | None = None                            # directory it runs in, when known
+    via: str = ""                                     # how it was reached: "", "bash -c", "$()", "base64", ...
+    text: str = ""                                    # its source text (for messages and regex rules)
+    runs_download: bool = False                       # executes a file fetched earlier in the script
+    file_ops: list = field(default_factory=list)      # for the apply_patch pseudo-command: its FileOps
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.argv[0]) if self.argv else ""
+
+    @property
+    def dynamic(self) -> bool:
+        """The command name itself is unknown (`$CMD args`, `$(...) args`)."""
+        return bool(self.argv) and DYN in self.argv[0]
+
+    @property
+    def args(self) -> list[str]:
+        return self.argv[1:]
+
+    def names(self) -> set[str]:
+        out = {self.name}
+        if self.runs_download:
+            out.add("sh")
+        return out
+
+
+@dataclass
+class _Word:
+    value: str
+    raw: str
+    substs: list[list[SimpleCommand]] = field(default_factory=list)  # commands inside $() / `` / <()
+    quoted: bool = False
+
+
+@dataclass
+class _Tok:
+    kind: str              # "word", "op", "redir"
+    value: str = ""
+    word: _Word | None = None
+    start: int = 0
+    end: int = 0
+    heredoc: list[str] | None = None   # body holder for << redirects
+    wstart: int = -1                   # where a redirect's target word starts
+
+    def expanded(self, parser: "ShellParser", src: str, scope: "_Scope", depth: int) -> "_Word | None":
+        """The word with variables and substitutions expanded as of now (lexing only found its ends)."""
+        if self.word is None:
+            return None
+        if self.kind == "redir" and (self.wstart < 0 or self.value in ("<<", "<<-", ">&", "<&")):
+            return self.word
+        return parser._word(src, self.start if self.kind == "word" else self.wstart, scope, depth)[0]
+
+
+class _Scope:
+    """Variables and cwd as the script goes on; downloaded files; shared command budget."""
+
+    def __init__(self, cwd: str | None, home: str, env: dict[str, str] | None = None):
+        self.cwd = cwd
+        self.home = home
+        self.vars: dict[str, str] = dict(env or {})
+        self.downloads: dict[str, str] = {}   # path -> downloader name
+        self.budget = MAX_COMMANDS
+
+    def child(self) -> "_Scope":
+        s = _Scope(self.cwd, self.home, self.vars)
+        s.downloads = self.downloads
+        s.budget = self.budget
+        return s
+
+
+class ShellParser:
+    def __init__(self, home: str = "~"):
+        self.home = home
+
+    # ---- public -------------------------------------------------------------------------
+    def parse(self, script: str, cwd: str | None = None, env: dict[str, str] | None = None) -> list[SimpleCommand]:
+        scope = _Scope(cwd, self.home, env)
+        return self._parse(script, scope, via="", depth=0, feeds=set())
+
+    # ---- lexer --------------------------------------------------------------------------
+    def _lex(self, s: str, scope: _Scope, depth: int) -> list[_Tok]:
+        toks: list[_Tok] = []
+        pending_heredocs: list[tuple[str, bool, list[str]]] = []
+        i, n = 0, len(s)
+        while i < n:
+            c = s[i]
+            if c in " \t\r":
+                i += 1
+                continue
+            if c == "\\" and i + 1 < n and s[i + 1] == "\n":
+                i += 2
+                continue
+            if c == "#":
+                j = s.find("\n", i)
+                i = n if j < 0 else j
+                continue
+            if c == "\n":
+                toks.append(_Tok("op", "\n", start=i, end=i + 1))
+                i += 1
+                for delim, strip, holder in pending_heredocs:
+                    body, i = self._read_heredoc(s, i, delim, strip)
+                    holder.append(body)
+                pending_heredocs.clear()
+                continue
+            m = REDIRECT_RE.match(s, i)
+            if m:
+                # `<(`/`>(` are process substitutions, handled as words.
+                if not (m.group(2) in ("<", ">") and m.end() < n and s[m.end()] == "(" and not m.group(1)):
+                    op = m.group(2)
+                    if m.group(1) == "&" and op == ">":
+                        op = "&>"
+                    tok = _Tok("redir", op, start=i, end=m.end())
+                    i = m.end()
+                    if op in (">&", "<&") and i < n and (s[i].isdigit() or s[i] == "-"):
+                        j = i
+                        while j < n and (s[j].isdigit() or s[j] == "-"):
+                            j += 1
+                        tok.word = _Word(s[i:j], s[i:j])
+                        i = j
+                    else:
+                        while i < n and s[i] in " \t":
+                            i += 1
+                        tok.wstart = i
+                        w, i = self._word(s, i, scope, depth, expand=False)
+                        tok.word = w
+                        if op in ("<<", "<<-") and w is not None:
+                            tok.heredoc = []
+                            pending_heredocs.append((w.value.replace(DYN, ""), op == "<<-", tok.heredoc))
+                    tok.end = i
+                    toks.append(tok)
+                    continue
+            matched = next((op for op in OPERATORS if s.startswith(op, i)), None)
+            if matched:
+                toks.append(_Tok("op", matched, start=i, end=i + len(matched)))
+                i += len(matched)
+                continue
+            start = i
+            w, i = self._word(s, i, scope, depth, expand=False)
+            if w is None or i == start:
+                i = max(i, start + 1)
+                continue
+            toks.append(_Tok("word", w.value, w, start, i))
+        for _, _, holder in pending_heredocs:   # unterminated heredoc: nothing more to read
+            holder.append("")
+        return toks
+
+    @staticmethod
+    def _read_heredoc(s: str, i: int, delim: str, strip: bool) -> tuple[str, int]:
+        lines = []
+        while i < len(s):
+            j = s.find("\n", i)
+            line = s[i:] if j < 0 else s[i:j]
+            i = len(s) if j < 0 else j + 1
+            if (line.lstrip("\t") if strip else line) == delim:
+                break
+            lines.append(line)
+        return "\n".join(lines) + ("\n" if lines else ""), i
+
+    def _word(self, s: str, i: int, scope: _Scope, depth: int, expand: bool = True) -> tuple[_Word | None, int]:
+        n = len(s)
+        out: list[str] = []
+        substs: list[list[SimpleCommand]] = []
+        start = i
+        quoted = False
+        while i < n:
+            c = s[i]
+            if c in " \t\r\n;&|)" or (c in "<>" and not (i + 1 < n and s[i + 1] == "(")):
+                break
+            if c == "(" and out == [] and i == start:
+                break
+            if c == "(":
+                # `name(`: a function definition or glob; stop the word here.
+                break
+            if c == "\\":
+                if i + 1 < n and s[i + 1] == "\n":
+                    i += 2
+                    continue
+                if i + 1 < n:
+                    out.append(s[i + 1])
+                i += 2
+                continue
+            if c == "'":
+                j = s.find("'", i + 1)
+                j = n if j < 0 else j
+                out.append(s[i + 1:j])
+                quoted = True
+                i = j + 1
+                continue
+            if c == "$" and i + 1 < n and s[i + 1] == "'":
+                j = i + 2
+                buf = []
+                while j < n and s[j] != "'":
+                    if s[j] == "\\" and j + 1 < n:
+                        buf.append(s[j:j + 2])
+                        j += 2
+                        continue
+                    buf.append(s[j])
+                    j += 1
+                out.append(_ansi_c("".join(buf)))
+                quoted = True
+                i = j + 1
+                continue
+            if c == '"':
+                i += 1
+                quoted = True
+                while i < n and s[i] != '"':
+                    if s[i] == "\\" and i + 1 < n and s[i + 1] in '$`"\\\n':
+                        if s[i + 1] != "\n":
+                            out.append(s[i + 1])
+                        i += 2
+                        continue
+                    if s[i] in "$`":
+                        val, i = self._expansion(s, i, scope, depth, substs, expand)
+                        out.append(val)
+                        continue
+                    out.append(s[i])
+                    i += 1
+                i += 1
+                continue
+            if c in "$`":
+                val, i = self._expansion(s, i, scope, depth, substs, expand)
+                out.append(val)
+                continue
+            if c in "<>" and i + 1 < n and s[i + 1] == "(":
+                inner, j = _balanced(s, i + 1)
+                if expand:
+                    substs.append(self._parse(inner, scope.child(), via="<()", depth=depth + 1, feeds=set()))
+                out.append("/dev/fd/63")
+                i = j
+                continue
+            out.append(c)
+            i += 1
+        if i == start:
+            return None, i
+        return _Word("".join(out), s[start:i], substs, quoted), i
+
+    def _expansion(self, s: str, i: int, scope: _Scope, depth: int,
+                   substs: list[list[SimpleCommand]], expand: bool = True) -> tuple[str, int]:
+        n = len(s)
+        if s[i] == "`":
+            j = i + 1
+            while j < n and s[j] != "`":
+                j += 2 if s[j] == "\\" else 1
+            inner = s[i + 1:j]
+            if not expand:
+                return DYN, j + 1
+            return self._command_subst(inner, scope, depth, substs), j + 1
+        # s[i] == "$"
+        if i + 1 >= n:
+            return "$", i + 1
+        nxt = s[i + 1]
+        if s.startswith("$((", i):
+            inner, j = _balanced(s, i + 2)
+            return DYN + "arith" + DYN, j + 1 if j < n and s[j:j + 1] == ")" else j
+        if nxt == "(":
+            inner, j = _balanced(s, i + 1)
+            if not expand:
+                return DYN, j
+            return self._command_subst(inner, scope, depth, substs), j
+        if nxt == "{":
+            j = s.find("}", i + 2)
+            j = n if j < 0 else j
+            body = s[i + 2:j]
+            m = re.match(r"#?([A-Za-z_][A-Za-z0-9_]*|\d+|[@*#?$!-])(.*)", body, re.S)
+            if not m:
+                return DYN, j + 1
+            name, rest = m.group(1), m.group(2)
+            val = self._var(name, scope)
+            if rest and DYN in val:
+                dm = re.match(r":?[-=]\s*(.*)", rest, re.S)   # ${X:-default}
+                if dm:
+                    val = dm.group(1)
+            elif rest.startswith((":?", "?")) and DYN in val:
+                val = DYN
+            return val, j + 1
+        m = re.match(r"[A-Za-z_][A-Za-z0-9_]*|\d|[@*#?$!-]", s[i + 1:])
+        if not m:
+            return "$", i + 1
+        return self._var(m.group(0), scope), i + 1 + m.end()
+
+    def _var(self, name: str, scope: _Scope) -> str:
+        if name in scope.vars:
+            return scope.vars[name]
+        if name == "HOME":
+            return scope.home
+        if name == "PWD" and scope.cwd:
+            return scope.cwd
+        return DYN + name + DYN
+
+    def _command_subst(self, inner: str, scope: _Scope, depth: int, substs: list[list[SimpleCommand]]) -> str:
+        cmds = self._parse(inner, scope.child(), via="$()", depth=depth + 1, feeds=set())
+        substs.append(cmds)
+        # `$(echo rm)` / `$(printf %s rm)`: the value is known statically.
+        top = [c for c in cmds if c.via == "$()"]
+        if len(top) == 1 and not top[0].feeds and top[0].name in ("echo", "printf") and not top[0].redirects:
+            args = [a for a in top[0].args if not (top[0].name == "echo" and a in ("-n", "-e", "-E"))]
+            if top[0].name == "printf" and args and args[0] in ("%s", "%s\\n"):
+                args = args[1:]
+            val = " ".join(args)
+            if DYN not in val:
+                return val
+        decoded = _decoded_payload(top)
+        if decoded is not None:
+            return decoded
+        return DYN + "subst" + DYN
+
+    # ---- parser -------------------------------------------------------------------------
+    def _parse(self, script: str, scope: _Scope, via: str, depth: int, feeds: set[str]) -> list[SimpleCommand]:
+        if depth > MAX_DEPTH or scope.budget <= 0:
+            return []
+        toks = self._lex(script, scope, depth)
+        out: list[SimpleCommand] = []
+        self._list(toks, 0, len(toks), script, scope, via, depth, feeds, out)
+        return out
+
+    def _list(self, toks: list[_Tok], i: int, end: int, src: str, scope: _Scope, via: str, depth: int,
+              feeds: set[str], out: list[SimpleCommand]) -> int:
+        """Parse `pipeline (sep pipeline)*` from toks[i:end]; returns the index after it."""
+        while i < end:
+            t = toks[i]
+            if t.kind == "op" and t.value in (";", "&", "\n", "&&", "||", ";;"):
+                i += 1
+                continue
+            if t.kind == "op" and t.value == ")":
+                return i
+            i = self._pipeline(toks, i, end, src, scope, via, depth, feeds, out)
+        return i
+
+    def _pipeline(self, toks, i, end, src, scope, via, depth, feeds, out) -> int:
+        upstream: set[str] = set(feeds)
+        earlier: list[SimpleCommand] = []    # commands of the previous pipeline stages
+        while i < end:
+            produced: list[SimpleCommand] = []
+            i = self._command(toks, i, end, src, scope, via, depth, upstream, produced)
+            out.extend(produced)
+            # `echo B64 | base64 -d | sh`: decode the payload and judge what it would run.
+            for c in produced:
+                if c.name in SHELLS and "base64-decode" in c.feeds and _dash_c(c.args) is None:
+                    payload = _decoded_payload(earlier)
+                    if payload:
+                        self._nested_script(payload, c, scope, depth, out, via=f"base64 | {c.name}",
+                                            feeds=set(c.feeds))
+            earlier.extend(produced)
+            if i < end and toks[i].kind == "op" and toks[i].value in ("|", "|&"):
+                upstream = upstream | {n for c in produced for n in c.names()} | _decoder_tags(produced)
+                i += 1
+                continue
+            break
+        return i
+
+    def _command(self, toks, i, end, src, scope, via, depth, feeds, out) -> int:
+        t = toks[i]
+        if t.kind == "op" and t.value == "(":
+            j = _matching_paren(toks, i, end)
+            sub = scope.child()
+            self._list(toks, i + 1, j, src, sub, via, depth, feeds, out)
+            scope.budget = sub.budget
+            i = j + 1
+            while i < end and toks[i].kind == "redir":   # ( ... ) > file
+                i += 1
+            return i
+        if t.kind == "op":
+            return i + 1
+        word = t.word.value if t.word else ""
+        # Compound-command keywords: skip the keyword, the commands around it are parsed normally.
+        if word in KEYWORDS and not t.word.quoted:
+            return i + 1
+        if word in ("for", "case") and not t.word.quoted:
+            return self._skip_header(toks, i, end, word, src, scope, via, depth, feeds, out)
+        if word == "function":
+            i += 1
+            while i < end and toks[i].kind != "op" and toks[i].value != "{":
+                i += 1
+                break
+            return i
+        # `name() {` function definition
+        if i + 2 < end and toks[i + 1].kind == "op" and toks[i + 1].value == "(" and \
+                toks[i + 2].kind == "op" and toks[i + 2].value == ")":
+            return i + 3
+        return self._simple(toks, i, end, src, scope, via, depth, feeds, out)
+
+    def _skip_header(self, toks, i, end, word, src, scope, via, depth, feeds, out) -> int:
+        if word == "for":
+            # for NAME in WORDS ; do  -> skip to `do`; (( ... )) forms are skipped the same way
+            while i < end and not (toks[i].kind == "word" and toks[i].value == "do"):
+                i += 1
+            return i + 1
+        # case WORD in (PATTERN) LIST ;; ... esac
+        while i < end and not (toks[i].kind == "word" and toks[i].value == "in"):
+            i += 1
+        i += 1
+        while i < end:
+            while i < end and toks[i].kind == "op" and toks[i].value in ("\n", ";", ";;"):
+                i += 1
+            if i < end and toks[i].kind == "word" and toks[i].value == "esac":
+                return i + 1
+            if i < end and toks[i].kind == "op" and toks[i].value == "(":
+                i += 1
+            while i < end and not (toks[i].kind == "op" and toks[i].value == ")"):
+                i += 1
+            i += 1
+            # the clause body runs until `;;` or esac
+            j = i
+            while j < end and not (toks[j].kind == "op" and toks[j].value == ";;") and \
+                    not (toks[j].kind == "word" and toks[j].value == "esac"):
+                j += 1
+            self._list(toks, i, j, src, scope, via, depth, feeds, out)
+            i = j
+        return i
+
+    def _simple(self, toks, i, end, src, scope: _Scope, via, depth, feeds, out) -> int:
+        start_tok = i
+        argv_words: list[_Word] = []
+        assigns: dict[str, str] = {}
+        redirects: list[tuple[str, str]] = []
+        stdin_text: str | None = None
+        substs: list[list[SimpleCommand]] = []
+        while i < end:
+            t = toks[i]
+            if t.kind == "op":
+                if t.value == "(" and argv_words:   # stray paren inside a command: keep going
+                    i += 1
+                    continue
+                break
+            if t.kind == "redir":
+                rw = t.expanded(self, src, scope, depth)
+                target = rw.value if rw else ""
+                if rw:
+                    substs.extend(rw.substs)
+                if t.value in ("<<", "<<-"):
+                    stdin_text = t.heredoc[0] if t.heredoc else ""
+                elif t.value == "<<<":
+                    stdin_text = target + "\n"
+                redirects.append((t.value, target))
+                i += 1
+                continue
+            w = t.expanded(self, src, scope, depth)
+            m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\+?=(.*)", w.raw, re.S) if not argv_words else None
+            if m:
+                assigns[m.group(1)] = w.value.split("=", 1)[1]
+                substs.extend(w.substs)
+                i += 1
+                continue
+            argv_words.append(w)
+            substs.extend(w.substs)
+            i += 1
+        text = src[toks[start_tok].start:toks[i - 1].end] if i > start_tok else ""
+        for group in substs:
+            out.extend(group)
+        argv = [w.value for w in argv_words]
+        if not argv:
+            scope.vars.update(assigns)   # `X=rm` alone sets a shell variable
+            if assigns:
+                scope.budget -= 1
+                out.append(SimpleCommand([], assigns, redirects, set(feeds), stdin_text, scope.cwd, via, text))
+            return i
+        if scope.budget <= 0:
+            return i
+        scope.budget -= 1
+        cmd_feeds = set(feeds) | {n for g in substs for c in g for n in c.names()} | \
+            {t for g in substs for t in _decoder_tags(g)}
+        cmd = SimpleCommand(argv, assigns, redirects, cmd_feeds, stdin_text, scope.cwd, via, text)
+        if DYN not in argv[0] and (argv[0] in scope.downloads or
+                                   _resolve_rel(argv[0], scope.cwd) in scope.downloads):
+            cmd.runs_download = True
+        out.append(cmd)
+        self._follow(cmd, scope, depth, out)
+        return i
+
+    # ---- what a command runs in turn -----------------------------------------------------
+    def _follow(self, cmd: SimpleCommand, scope: _Scope, depth: int, out: list[SimpleCommand]) -> None:
+        name, args = cmd.name, cmd.args
+        if name in ("export", "declare", "typeset", "local", "readonly"):
+            for a in args:
+                if "=" in a and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", a):
+                    k, v = a.split("=", 1)
+                    scope.vars[k] = v
+            return
+        if name == "unset":
+            for a in args:
+                scope.vars.pop(a, None)
+            return
+        if name in ("cd", "pushd") and DYN not in "".join(args):
+            target = next((a for a in args if not a.startswith("-")), scope.home)
+            if target.startswith("~"):
+                target = scope.home + target[1:]
+            scope.cwd = posixpath.normpath(posixpath.join(scope.cwd or "", target)) if scope.cwd or target.startswith("/") else scope.cwd
+            return
+        if name in ("curl", "wget", "aria2c", "fetch"):
+            for f in downloaded_files(cmd):
+                scope.downloads[_resolve_rel(f, scope.cwd)] = name
+                scope.downloads[f] = name
+            return
+        if name in ("chmod",):
+            return
+        # Wrappers: run the rest of argv as a command.
+        if name in WRAPPERS:
+            rest = _strip_wrapper(name, args)
+            if name == "env":
+                while rest and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", rest[0]):
+                    rest = rest[1:]
+            if rest:
+                self._nested_argv(rest, cmd, scope, depth, out, via=name)
+            return
+        if name in SHELLS or name == "su":
+            script = _dash_c(args)
+            if script is not None:
+                feeds = set(cmd.feeds)
+                self._nested_script(script, cmd, scope, depth, out, via=f"{name} -c", feeds=feeds)
+            elif cmd.stdin_text and not _script_file(args):
+                self._nested_script(cmd.stdin_text, cmd, scope, depth, out, via=f"{name} <<", feeds=set(cmd.feeds))
+            else:
+                f = _script_file(args)
+                if f and (f in scope.downloads or _resolve_rel(f, scope.cwd) in scope.downloads):
+                    cmd.runs_download = True
+            return
+        if name == "eval":
+            self._nested_script(" ".join(args), cmd, scope, depth, out, via="eval", feeds=set(cmd.feeds))
+            return
+        if name in ("find",):
+            for flag in ("-exec", "-execdir", "-ok", "-okdir"):
+                idx = [k for k, a in enumerate(args) if a == flag]
+                for k in idx:
+                    sub = []
+                    for a in args[k + 1:]:
+                        if a in (";", "+", "\\;"):
+                            break
+                        sub.append(a)
+                    if sub:
+                        self._nested_argv(sub, cmd, scope, depth, out, via="find -exec")
+            return
+        if name == "xargs":
+            rest = _strip_xargs(args)
+            if rest:
+                self._nested_argv(rest, cmd, scope, depth, out, via="xargs", extra_feeds=set(cmd.feeds))
+            return
+        if name in ("git",) and args[:1] == ["-c"]:
+            return
+
+    def _nested_argv(self, argv: list[str], parent: SimpleCommand, scope: _Scope, depth: int,
+                     out: list[SimpleCommand], via: str, extra_feeds: set[str] | None = None) -> None:
+        if depth + 1 > MAX_DEPTH or scope.budget <= 0:
+            return
+        scope.budget -= 1
+        cmd = SimpleCommand(list(argv), {}, list(parent.redirects), set(parent.feeds) | (extra_feeds or set()),
+                            parent.stdin_text, scope.cwd, via, parent.text)
+        if DYN not in argv[0] and (argv[0] in scope.downloads or _resolve_rel(argv[0], scope.cwd) in scope.downloads):
+            cmd.runs_download = True
+        out.append(cmd)
+        self._follow(cmd, scope, depth + 1, out)
+
+    def _nested_script(self, script: str, parent: SimpleCommand, scope: _Scope, depth: int,
+                       out: list[SimpleCommand], via: str, feeds: set[str]) -> None:
+        sub = scope.child()
+        cmds = self._parse(script, sub, via=via, depth=depth + 1, feeds=feeds)
+        scope.budget = sub.budget
+        out.extend(cmds)
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+def _balanced(s: str, i: int) -> tuple[str, int]:
+    """s[i] == '('; return (inner text, index after the matching ')'), quote-aware."""
+    depth, j, n = 0, i, len(s)
+    while j < n:
+        c = s[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "'":
+            k = s.find("'", j + 1)
+            j = n if k < 0 else k + 1
+            continue
+        if c == '"':
+            k = j + 1
+            while k < n and s[k] != '"':
+                k += 2 if s[k] == "\\" else 1
+            j = k + 1
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return s[i + 1:j], j + 1
+        j += 1
+    return s[i + 1:], n
+
+
+def _matching_paren(toks: list[_Tok], i: int, end: int) -> int:
+    depth = 0
+    for j in range(i, end):
+        if toks[j].kind == "op" and toks[j].value == "(":
+            depth += 1
+        elif toks[j].kind == "op" and toks[j].value == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return end
+
+
+_ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "v": "\v",
+         "f": "\f", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+
+
+def _ansi_c(body: str) -> str:
+    def rep(m: re.Match) -> str:
+        e = m.group(1)
+        if e[0] in "xX":
+            return chr(int(e[1:], 16))
+        if e[0] in "uU":
+            return chr(int(e[1:], 16))
+        if e[0].isdigit():
+            return chr(int(e, 8) & 0xFF)
+        return _ANSI.get(e, "\\" + e)
+    return re.sub(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|.)", rep, body, flags=re.S)
+
+
+def _dash_c(args: list[str]) -> str | None:
+    """The script of `sh -c SCRIPT` / `bash -lc SCRIPT` / `su -c SCRIPT` (None when not -c)."""
+    for k, a in enumerate(args):
+        if a == "--":
+            return None
+        if a.startswith("-") and not a.startswith("--") and "c" in a[1:]:
+            return args[k + 1] if k + 1 < len(args) else ""
+        if a in ("--command",):
+            return args[k + 1] if k + 1 < len(args) else ""
+        if not a.startswith(("-", "+")):
+            return None
+    return None
+
+
+def _script_file(args: list[str]) -> str | None:
+    for a in args:
+        if a in ("-", "-s"):
+            return None
+        if not a.startswith(("-", "+")):
+            return a
+    return None
+
+
+def _strip_wrapper(name: str, args: list[str]) -> list[str]:
+    with_value = WRAPPERS.get(name, set())
+    k = 0
+    while k < len(args):
+        a = args[k]
+        if a == "--":
+            return args[k + 1:]
+        if a.startswith("-") and len(a) > 1:
+            k += 2 if a in with_value else 1
+            continue
+        if name == "timeout" and re.fullmatch(r"[\d.]+[smhd]?", a):
+            k += 1
+            continue
+        if name == "nice" and re.fullmatch(r"-?\d+", a):
+            k += 1
+            continue
+        break
+    return args[k:]
+
+
+def _strip_xargs(args: list[str]) -> list[str]:
+    with_value = {"-I", "-i", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args", "--max-procs",
+                  "--delimiter", "--arg-file", "--replace"}
+    k = 0
+    while k < len(args) and args[k].startswith("-"):
+        k += 2 if args[k] in with_value else 1
+    return args[k:]
+
+
+def _resolve_rel(p: str, cwd: str | None) -> str:
+    if p.startswith("/") or not cwd:
+        return posixpath.normpath(p) if p else p
+    return posixpath.normpath(posixpath.join(cwd, p))
+
+
+def downloaded_files(cmd: SimpleCommand) -> list[str]:
+    """Files a curl/wget command writes (`-o f`, `-O f`, `> f`)."""
+    files = [t for op, t in cmd.redirects if op in (">", ">>", ">|", "&>")]
+    args = cmd.args
+    for k, a in enumerate(args):
+        if a in ("-o", "--output", "-O", "--output-document") and k + 1 < len(args):
+            if not (cmd.name == "curl" and a == "-O"):
+                files.append(args[k + 1])
+        elif a.startswith("--output=") or a.startswith("--output-document="):
+            files.append(a.split("=", 1)[1])
+        elif cmd.name == "curl" and a in ("-O", "--remote-name"):
+            url = next((x for x in args[k + 1:] if "://" in x), "")
+            if url:
+                files.append(posixpath.basename(url.split("?")[0]))
+        elif cmd.name == "wget" and "://" in a and "-O" not in args and "--output-document" not in " ".join(args):
+            files.append(posixpath.basename(a.split("?")[0]) or "index.html")
+    return [f for f in files if f and f != "-" and not f.startswith("/dev/")]
+
+
+_B64_RE = re.compile(r"^[A-Za-z0-9+/=\s_-]{8,}$")
+
+
+def _decoder_tags(produced: list[SimpleCommand]) -> set[str]:
+    """Mark the output of a decoder (base64 -d, xxd -r, openssl enc -d) for the rules."""
+    tags = set()
+    for c in produced:
+        if c.name == "base64" and any(a in ("-d", "--decode", "-D") or (a.startswith("-") and "d" in a[1:] and not a.startswith("--")) for a in c.args):
+            tags.add("base64-decode")
+        elif c.name == "xxd" and any(a in ("-r", "-p") or a.startswith("-r") for a in c.args) and "-r" in "".join(c.args):
+            tags.add("xxd-decode")
+        elif c.name == "openssl" and ("-d" in c.args or "base64" in c.args):
+            tags.add("openssl-decode")
+        elif c.name in ("gunzip", "zcat", "rev", "tr") :
+            tags.add(c.name)
+    return tags
+
+
+def _decoded_payload(cmds: list[SimpleCommand]) -> str | None:
+    """`echo B64 | base64 -d` (or `base64 -d <<< B64`): the decoded text, when it is text."""
+    payload = None
+    for c in cmds:
+        if c.name in ("echo", "printf") and c.args:
+            cand = [a for a in c.args if a not in ("-n", "-e", "%s")]
+            if cand:
+                payload = cand[-1]
+        if c.name == "base64" and "base64-decode" in _decoder_tags([c]):
+            data = c.stdin_text if c.stdin_text is not None else payload
+            if data is None:
+                return None
+            return decode_base64_text(data)
+    return None
+
+
+def decode_base64_text(data: str) -> str | None:
+    data = data.strip()
+    if DYN in data or not _B64_RE.match(data):
+        return None
+    try:
+        raw = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_" if ("-" in data or "_" in data) else None)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() or all(ch.isprintable() or ch in "\n\t\r" for ch in text) else None
+
+
+def parse_shell(script: str, cwd: str | None = None, home: str = "~") -> list[SimpleCommand]:
+    """All simple commands `script` would run, at every nesting depth, flat and in order."""
+    return ShellParser(home).parse(script, cwd)
