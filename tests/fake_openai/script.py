@@ -2,8 +2,8 @@
 
 A script is a list; each generating request (chat, responses, or a WebSocket `response.create`
 without `generate: false`) consumes the next entry. An entry may be a plain string (a text answer),
-one item, a list of items, a Turn, an HttpError or a Failed. A callable `script(received)` may
-return an entry instead. When the list runs out the model answers `default` (plain text "Done.").
+one item, a list of items, a Turn, an HttpError or a Failed, or a callable `step(received)` that
+returns one of those. The whole script may also be such a callable. When the list runs out the model answers `default` (plain text "Done.").
 """
 from __future__ import annotations
 

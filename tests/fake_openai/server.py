@@ -223,6 +223,8 @@ class FakeOpenAI:
                 entry = self.script.pop(0)
             else:
                 entry = self.default
+        if callable(entry):  # a step that answers from what it received (e.g. echoing a tool output)
+            entry = entry(received)
         return normalize(entry)
 
     # ------------------------------------------------------------ connection handling
