@@ -1,0 +1,177 @@
+"""`kt events tail/show/export` and `kt audit verify/rotate` as a user runs them."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from keeptrusts.audit import AuditWriter
+from keeptrusts.audit import store
+from keeptrusts.cli.main import cli
+
+from audit_helpers import record, responses_body
+
+
+def ts(minutes_ago: float) -> str:
+    t = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=minutes_ago)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "audit.db"
+    with AuditWriter(path, hmac_key=b"") as w:
+        w.submit(record(1, timestamp=ts(3 * 24 * 60), developer="alice", verdict="allow", reason_code="all_policies_passed",
+                        policies=[{"policy": "pii-detector", "verdict": "allow"}])).result(5)
+        w.submit(record(2, timestamp=ts(90), developer="bob", verdict="block", reason_code="prompt_injection_detected",
+                        model="gpt-5", policies=[{"policy": "prompt-injection", "verdict": "block",
+                                                  "reason_code": "prompt_injection_detected", "phase": "input"}],
+                        usage=None)).result(5)
+        w.submit(record(3, timestamp=ts(2), developer="alice")).result(5)   # redact, pii-detector finding
+    return path
+
+
+def run(*args, env=None):
+    r = CliRunner().invoke(cli, [str(a) for a in args], env=env or {"KEEPTRUSTS_AUDIT_HMAC_KEY": ""})
+    return r
+
+
+def test_tail_prints_one_readable_line_per_exchange(db):
+    r = run("events", "tail", "--db", db)
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 3
+    last = lines[-1]
+    for part in (record(3)["id"], "user:alice", "gpt-4o", "POST /v1/responses", "redact pii_detected",
+                 "[pii-detector]", "in=1000", "out=50", "$0.0027", "812ms"):
+        assert part in last
+    assert "block prompt_injection_detected [prompt-injection]" in lines[1]
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--verdict", "block"], [2]),
+    (["--verdict", "block", "--verdict", "redact"], [2, 3]),
+    (["--since", "1h"], [3]),
+    (["--since", "2d"], [2, 3]),
+    (["--developer", "alice"], [1, 3]),
+    (["--policy", "prompt-injection"], [2]),
+    (["--policy", "pii-detector"], [3]),
+    (["--limit", "1"], [3]),
+])
+def test_tail_filters(db, args, expected):
+    r = run("events", "tail", "--db", db, "--json", *args)
+    assert r.exit_code == 0, r.output
+    got = [json.loads(l)["id"] for l in r.output.splitlines()]
+    assert got == [record(i)["id"] for i in expected]
+
+
+def test_tail_json_follows_the_reference_event_shape(db):
+    ev = json.loads(run("events", "tail", "--db", db, "--json", "--limit", "1").output)
+    for key in ("id", "event_type", "timestamp", "verdict", "reason_code", "model", "provider", "config_version"):
+        assert key in ev
+    assert ev["event_type"] == "decision" and ev["user_id"] == "alice"
+    assert ev["tokens"] == {"input": 1000, "cached_input": 200, "output": 50, "reasoning": 10}
+    assert ev["cost_usd"] == pytest.approx(0.00275)
+    assert ev["policies"][0]["policy"] == "pii-detector"
+
+
+def test_bad_since_and_missing_db_are_one_line_errors(db, tmp_path):
+    r = run("events", "tail", "--db", db, "--since", "yesterday")
+    assert r.exit_code == 1 and "--since" in r.output and "7d" in r.output
+    r = run("events", "tail", "--db", tmp_path / "nope.db")
+    assert r.exit_code == 1 and "no audit database" in r.output and "--db" in r.output
+
+
+def test_show_prints_the_exchange_with_redactions_but_no_values(db):
+    r = run("events", "show", record(3)["id"], "--db", db)
+    assert r.exit_code == 0, r.output
+    assert "EMAIL_ADDRESS" in r.output and "<PII:EMAIL_ADDRESS:0c9d2e11>" in r.output
+    assert "alice" in r.output
+    assert "input: 4 items" in r.output and "step 1" in r.output
+    assert "table:gpt-4o" in r.output
+    r = run("events", "show", record(3)["id"][4:], "--db", db, "--json")   # without "evt_", JSON
+    assert json.loads(json.loads(r.output)["request_body"]) == json.loads(responses_body(2))
+    r = run("events", "show", "evt_nope", "--db", db)
+    assert r.exit_code == 1 and "no event evt_nope" in r.output
+
+
+def test_export_json_and_csv(db, tmp_path):
+    out = tmp_path / "events.json"
+    r = run("events", "export", "--db", db, "--format", "json", "--output", out, "--since", "2d")
+    assert r.exit_code == 0, r.output
+    assert [e["id"] for e in json.loads(out.read_text())] == [record(2)["id"], record(3)["id"]]
+    r = run("events", "export", "--db", db, "--format", "csv", "--until", "1h")
+    rows = list(csv.DictReader(io.StringIO(r.output)))
+    assert [row["id"] for row in rows] == [record(1)["id"], record(2)["id"]]
+    assert rows[1]["verdict"] == "block" and rows[1]["developer"] == "bob"
+
+
+def test_verify_cli_ok_then_broken(db):
+    r = run("audit", "verify", "--db", db)
+    assert r.exit_code == 0 and r.output.startswith("OK 3 rows")
+    conn = sqlite3.connect(db, isolation_level=None)
+    store.drop_triggers(conn)
+    conn.execute("UPDATE events SET verdict = 'allow' WHERE seq = 2")
+    r = run("audit", "verify", "--db", db)
+    assert r.exit_code == 1 and "row seq 2" in r.output and "edited" in r.output
+    r = run("audit", "verify", "--db", db, "--json")
+    assert r.exit_code == 1 and json.loads(r.output)["error"]["seq"] == 2
+
+
+def test_rotate_cli_archives_old_rows_and_both_files_verify(db, tmp_path):
+    r = run("audit", "rotate", "--db", db, "--keep", "1d")
+    assert r.exit_code == 0, r.output
+    assert "Archived 1 rows" in r.output
+    archive = next(tmp_path.glob("audit-archive-*.db"))
+    assert run("audit", "verify", "--db", archive).output.startswith("OK 1 rows")
+    r = run("audit", "verify", "--db", db)
+    assert r.exit_code == 0 and r.output.startswith("OK 3 rows")     # 2 kept + the anchor
+    # The gateway keeps writing after a rotation; the chain stays valid.
+    with AuditWriter(db, hmac_key=b"") as w:
+        w.submit(record(9, timestamp=ts(0))).result(5)
+    assert run("audit", "verify", "--db", db).output.startswith("OK 4 rows")
+    tail = run("events", "tail", "--db", db, "--json").output.splitlines()
+    assert [json.loads(l)["id"] for l in tail] == [record(i)["id"] for i in (2, 3, 9)]
+    r = run("audit", "rotate", "--db", db, "--keep", "soon")
+    assert r.exit_code == 1 and "--keep" in r.output
+
+
+def test_tail_follow_sees_rows_while_the_gateway_writes(tmp_path):
+    """A follower in another process prints every new row once, in order; the writer never waits."""
+    db = tmp_path / "audit.db"
+    w = AuditWriter(db, busy_timeout_ms=100, hmac_key=b"").start()
+    w.submit(record(0)).result(5)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from keeptrusts.cli.main import main; main()", "events", "tail", "--db", str(db),
+         "--follow", "--poll-interval", "0.05", "--follow-seconds", "8", "--json"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert json.loads(first)["id"] == record(0)["id"]
+        ids = []
+        for i in range(1, 201):
+            ids.append(record(i)["id"])
+            w.submit(record(i, request_body=responses_body(i % 8))).result(5)
+            if i % 20 == 0:
+                time.sleep(0.02)
+        assert w.healthy
+        seen = []
+        deadline = time.monotonic() + 8
+        while len(seen) < 200 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(json.loads(line)["id"])
+        assert seen == ids
+    finally:
+        proc.kill()
+        proc.wait(5)
+        w.close()
