@@ -242,3 +242,18 @@ def test_callable_script_sees_the_request(fake_openai):
 def test_unknown_route_is_404(fake_openai):
     r = httpx.get(fake_openai.url + "/v1/nope")
     assert r.status_code == 404 and r.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_usage_counts_chained_context_and_reports_prompt_cache_hits(fake_openai):
+    fake_openai.script = ["a", "b"]
+    big = "x" * 4000
+    events = _ws_events(fake_openai, [
+        {"type": "response.create", "model": "m", "prompt_cache_key": "k1", "input": [{"type": "message", "role": "user", "content": big}]},
+    ])
+    first = events[-1]["response"]["usage"]
+    events = _ws_events(fake_openai, [
+        {"type": "response.create", "model": "m", "prompt_cache_key": "k1", "input": [{"type": "message", "role": "user", "content": big + "y" * 400}]},
+    ])
+    second = events[-1]["response"]["usage"]
+    assert first["input_tokens"] >= 1000 and first["input_tokens_details"]["cached_tokens"] == 0
+    assert 0 < second["input_tokens_details"]["cached_tokens"] <= first["input_tokens"] < second["input_tokens"]

@@ -14,7 +14,7 @@ from fake_openai import Text, Turn, call, custom
 
 # Fake credentials and personal data, shaped like the real thing so detectors fire. Not real.
 SECRETS = {
-    "aws_access_key_id": "AKIAQ7ZK2M4N6P8R3T5V",
+    "aws_access_key_id": "AKIAQ7ZK2M4N6P3R5T7V",
     "aws_secret_access_key": "wJ4rXk9Qz7Lm2Np8Rt5Vb3Yc6Hd1Fg0Se/Ka+Uo",
     "github_token": "ghp_R8bN2kQ7xZ4mV9cL1tY6pW3sD5fH0jG2aE7u",
 }

@@ -43,7 +43,7 @@ def turn_output_text(turn: Turn) -> str:
 def usage_counts(turn: Turn, request_chars: int) -> dict:
     inp = turn.input_tokens if turn.input_tokens is not None else max(1, request_chars // 4)
     out = turn.output_tokens if turn.output_tokens is not None else estimate_tokens(turn_output_text(turn)) + turn.reasoning_tokens
-    return {"input": inp, "cached": min(turn.cached_tokens, inp), "output": out, "reasoning": turn.reasoning_tokens}
+    return {"input": inp, "cached": min(turn.cached_tokens or 0, inp), "output": out, "reasoning": turn.reasoning_tokens}
 
 
 # ---------------------------------------------------------------- Responses API

@@ -74,9 +74,10 @@ class Turn:
     items: list = field(default_factory=list)
     stop: str = "stop"  # "stop" or "length" (Responses: status incomplete, max_output_tokens)
     fault: Fault | None = None
-    # Overrides for the usage block; unset values are estimated from the request and answer.
+    # Overrides for the usage block. Unset: input from the request size (over WebSocket, the whole
+    # chained context), cached = the previous turn's input with the same prompt_cache_key (prefix hit).
     input_tokens: int | None = None
-    cached_tokens: int = 0
+    cached_tokens: int | None = None
     output_tokens: int | None = None
     reasoning_tokens: int = 0
 

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,6 +110,7 @@ class FakeOpenAI:
         self._server = None
         self._tasks: set = set()
         self._stopping: asyncio.Event | None = None
+        self._cache_tokens: dict = {}  # prompt_cache_key -> input tokens of the last turn
         self._tmp: tempfile.TemporaryDirectory | None = None
         self.port = 0
 
@@ -226,6 +227,21 @@ class FakeOpenAI:
         if callable(entry):  # a step that answers from what it received (e.g. echoing a tool output)
             entry = entry(received)
         return normalize(entry)
+
+    def _with_usage(self, turn: Turn, req: dict, chars: int, ws_state: dict | None = None) -> Turn:
+        """Fill in realistic usage: WebSocket turns count their whole chained context; a repeated
+        prompt_cache_key reports the previous turn's input as cached (OpenAI's prefix cache)."""
+        if ws_state is not None:
+            ws_state["context"] = (ws_state["context"] if req.get("previous_response_id") else 0) + chars
+            chars = ws_state["context"]
+        inp = turn.input_tokens if turn.input_tokens is not None else max(1, chars // 4)
+        key = req.get("prompt_cache_key")
+        cached = turn.cached_tokens
+        if cached is None:
+            cached = min(self._cache_tokens.get(key, 0), inp) // 64 * 64 if key else 0
+        if key:
+            self._cache_tokens[key] = inp
+        return replace(turn, input_tokens=inp, cached_tokens=cached)
 
     # ------------------------------------------------------------ connection handling
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -372,6 +388,7 @@ class FakeOpenAI:
                 err = events[-1]["response"]["error"]
                 return await self._json(writer, 500, render.error_body(500, err["message"], "server_error", err["code"]))
             return await self._sse(writer, [render.sse_event(e) for e in events], None)
+        entry = self._with_usage(entry, req, chars)
         events = render.responses_events(entry, req, chars)
         if req.get("stream"):
             return await self._sse(writer, [render.sse_event(e) for e in events], entry.fault)
@@ -383,6 +400,7 @@ class FakeOpenAI:
                 return await self._json(writer, 500, render.error_body(500, entry.message, "server_error", entry.code))
             err = render.error_body(500, entry.message, "server_error", entry.code)
             return await self._sse(writer, [b"data: " + json.dumps(err).encode() + b"\n\n"], None)
+        entry = self._with_usage(entry, req, chars)
         if req.get("stream"):
             frames = [b"data: " + json.dumps(c, separators=(",", ":")).encode() + b"\n\n" for c in render.chat_chunks(entry, req, chars)]
             return await self._sse(writer, frames + [b"data: [DONE]\n\n"], entry.fault)
@@ -454,6 +472,7 @@ class FakeOpenAI:
         writer.write(ws.send(AcceptConnection(extensions=[PerMessageDeflate()])))
         await writer.drain()
         buf: list[str] = []
+        state = {"context": 0}  # chars of the chained conversation on this connection
         while True:
             data = await reader.read(65536)
             if not data:
@@ -466,7 +485,7 @@ class FakeOpenAI:
                         message, buf = "".join(buf), []
                         rec = Received("websocket", "WS", target, headers, message.encode(), raw)
                         self.requests.append(rec)
-                        await self._ws_message(ws, writer, rec)
+                        await self._ws_message(ws, writer, rec, state)
                 elif isinstance(ev, BytesMessage):
                     continue
                 elif isinstance(ev, Ping):
@@ -481,7 +500,7 @@ class FakeOpenAI:
         writer.write(ws.send(TextMessage(data=data)))
         await writer.drain()
 
-    async def _ws_message(self, ws, writer, rec: Received) -> None:
+    async def _ws_message(self, ws, writer, rec: Received, state: dict) -> None:
         msg = rec.json
         if not isinstance(msg, dict) or msg.get("type") != "response.create":
             kind = msg.get("type") if isinstance(msg, dict) else None
@@ -492,6 +511,7 @@ class FakeOpenAI:
             return
         req = {k: v for k, v in msg.items() if k != "type"}
         if req.get("generate") is False:
+            self._with_usage(Turn(), req, len(rec.body), state)
             for ev in render.responses_events(Turn(), req, len(rec.body), generate=False):
                 await self._ws_send(ws, writer, ev)
             return
@@ -504,6 +524,7 @@ class FakeOpenAI:
             for ev in render.responses_failed_events(entry, req):
                 await self._ws_send(ws, writer, ev)
             return
+        entry = self._with_usage(entry, req, len(rec.body), state)
         fault = entry.fault
         for n, ev in enumerate(render.responses_events(entry, req, len(rec.body))):
             if fault is not None and n == fault.after:
