@@ -27,3 +27,22 @@ def fake_openai_factory():
     for fake in started:
         fake.stop()
 # ---------------------------------------------------------------- end fake OpenAI upstream
+
+# ---------------------------------------------------------------- gateway process (issue 3)
+from gateway_proc import Gateway  # noqa: E402
+
+
+@pytest.fixture
+def gateway_factory(tmp_path):
+    """Start `kt gateway run` subprocesses: `gw = gateway_factory(upstream=fake.url, config=..., args=[...])`."""
+    started = []
+
+    def make(upstream: str, **kw) -> Gateway:
+        gw = Gateway(tmp_path / f"gw{len(started)}", upstream, **kw).start()
+        started.append(gw)
+        return gw
+
+    yield make
+    for gw in started:
+        gw.stop()
+# ---------------------------------------------------------------- end gateway process
