@@ -69,6 +69,33 @@ class SimpleCommand:
     def args(self) -> list[str]:
         return self.argv[1:]
 
+    def executes_input(self) -> bool:
+        """Does it run code that comes from its input: `| sh`, `sh -c "$(...)"`, `bash <(...)`,
+        `python -` , `eval "$(...)"`, or a file downloaded earlier? (`| python -m json.tool` does not.)"""
+        if self.runs_download:
+            return True
+        name, args = self.name, self.args
+        stdin_like = ("-", "/dev/stdin", "-s")
+        if name in SHELLS or name == "su":
+            script = _dash_c(args)
+            if script is not None:
+                return DYN in script
+            f = _script_file(args)
+            return f is None or f in stdin_like or f.startswith("/dev/fd/")
+        if name in ("eval", "source", ".", "exec"):
+            return any(DYN in a or a.startswith(("/dev/fd/", "/dev/stdin")) for a in args)
+        if re.match(r"(python[0-9.]*|perl|ruby|node|php|lua|Rscript|pwsh|osascript)$", name):
+            for k, a in enumerate(args):
+                if a in ("-c", "-e", "-E", "--eval", "-r", "-p"):
+                    return k + 1 < len(args) and DYN in args[k + 1]
+                if a in ("-m",):
+                    return False
+                if a.startswith("-") and a not in stdin_like:
+                    continue
+                return a in stdin_like or a.startswith("/dev/fd/")
+            return True
+        return False
+
     def names(self) -> set[str]:
         out = {self.name}
         if self.runs_download:
@@ -512,9 +539,7 @@ class ShellParser:
         cmd_feeds = set(feeds) | {n for g in substs for c in g for n in c.names()} | \
             {t for g in substs for t in _decoder_tags(g)}
         cmd = SimpleCommand(argv, assigns, redirects, cmd_feeds, stdin_text, scope.cwd, via, text)
-        if DYN not in argv[0] and (argv[0] in scope.downloads or
-                                   _resolve_rel(argv[0], scope.cwd) in scope.downloads):
-            cmd.runs_download = True
+        self._mark_download(cmd, argv[0], scope)
         out.append(cmd)
         self._follow(cmd, scope, depth, out)
         return i
@@ -543,7 +568,10 @@ class ShellParser:
                 scope.downloads[_resolve_rel(f, scope.cwd)] = name
                 scope.downloads[f] = name
             return
-        if name in ("chmod",):
+        if re.match(r"(python[0-9.]*|perl|ruby|node|php|source|\.)$", name):
+            f = next((a for a in args if not a.startswith("-")), None)
+            if f:
+                self._mark_download(cmd, f, scope)
             return
         # Wrappers: run the rest of argv as a command.
         if name in WRAPPERS:
@@ -563,8 +591,8 @@ class ShellParser:
                 self._nested_script(cmd.stdin_text, cmd, scope, depth, out, via=f"{name} <<", feeds=set(cmd.feeds))
             else:
                 f = _script_file(args)
-                if f and (f in scope.downloads or _resolve_rel(f, scope.cwd) in scope.downloads):
-                    cmd.runs_download = True
+                if f:
+                    self._mark_download(cmd, f, scope)
             return
         if name == "eval":
             self._nested_script(" ".join(args), cmd, scope, depth, out, via="eval", feeds=set(cmd.feeds))
@@ -589,6 +617,16 @@ class ShellParser:
         if name in ("git",) and args[:1] == ["-c"]:
             return
 
+    @staticmethod
+    def _mark_download(cmd: SimpleCommand, path: str, scope: _Scope) -> None:
+        """`curl -o x.sh URL && bash x.sh` / `./x.sh`: it runs what the network sent."""
+        if DYN in path:
+            return
+        who = scope.downloads.get(path) or scope.downloads.get(_resolve_rel(path, scope.cwd))
+        if who:
+            cmd.runs_download = True
+            cmd.feeds.add(who)
+
     def _nested_argv(self, argv: list[str], parent: SimpleCommand, scope: _Scope, depth: int,
                      out: list[SimpleCommand], via: str, extra_feeds: set[str] | None = None) -> None:
         if depth + 1 > MAX_DEPTH or scope.budget <= 0:
@@ -596,8 +634,7 @@ class ShellParser:
         scope.budget -= 1
         cmd = SimpleCommand(list(argv), {}, list(parent.redirects), set(parent.feeds) | (extra_feeds or set()),
                             parent.stdin_text, scope.cwd, via, parent.text)
-        if DYN not in argv[0] and (argv[0] in scope.downloads or _resolve_rel(argv[0], scope.cwd) in scope.downloads):
-            cmd.runs_download = True
+        self._mark_download(cmd, argv[0], scope)
         out.append(cmd)
         self._follow(cmd, scope, depth + 1, out)
 

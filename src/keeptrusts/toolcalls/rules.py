@@ -1,0 +1,241 @@
+"""Command rules as data: compile `{id, action, message, tools, match}` dicts into matchers and
+judge simple commands with them. The condition keys are documented in docs/agent-firewall.md and
+at the top of policies/rules/agent_firewall.yaml."""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .effects import Effects, effects_of, positionals
+from .paths import PathJudge
+from .shell import DYN, SimpleCommand
+
+ACTIONS = ("block", "warn", "allow")
+PATH_KEYS = ("paths", "reads", "writes", "deletes")
+MATCH_KEYS = ("command", "not_command", "subcommand", "flags", "args", "not_args", "argv", "text", "script",
+              "fed_by", "executes_input", "via", "assigns", "dynamic", "branch", "network") + PATH_KEYS
+
+
+class RuleError(ValueError):
+    pass
+
+
+@dataclass
+class Context:
+    """What a rule may consult besides the command: paths, named lists, the whole script."""
+
+    judge: PathJudge
+    lists: dict[str, list[str]] = field(default_factory=dict)   # "@sensitive", "@allowed_hosts", ...
+    script: str = ""
+
+
+@dataclass
+class Rule:
+    id: str
+    action: str
+    message: str
+    tools: list[str]
+    match: dict[str, Any]
+    _regex: dict[str, re.Pattern] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "rule") -> "Rule":
+        rid = d.get("id")
+        if not isinstance(rid, str) or not rid:
+            raise RuleError(f"{where}: every rule needs an id")
+        action = d.get("action", "block")
+        if action == "flag":
+            action = "warn"
+        if action not in ACTIONS:
+            raise RuleError(f"{where} ({rid}): action must be one of {', '.join(ACTIONS)}, got {action!r}")
+        match = d.get("match") or {}
+        if not isinstance(match, dict):
+            raise RuleError(f"{where} ({rid}): match must be a mapping")
+        unknown = set(match) - set(MATCH_KEYS)
+        if unknown:
+            raise RuleError(f"{where} ({rid}): unknown match key(s) {', '.join(sorted(unknown))}; "
+                            f"valid: {', '.join(MATCH_KEYS)}")
+        tools = d.get("tools") or []
+        if not match and not tools:
+            raise RuleError(f"{where} ({rid}): a rule needs `match` or `tools`")
+        rule = cls(rid, action, d.get("message") or rid.replace("-", " "), list(tools), dict(match))
+        for key in ("argv", "text", "script"):
+            if key in match:
+                rule._regex[key] = _compile(match[key], where, rid)
+        for key in ("args", "not_args", "assigns"):
+            if key in match:
+                vals = match[key] if isinstance(match[key], list) else [match[key]]
+                rule._regex[key] = _compile("|".join(f"(?:{v})" for v in vals), where, rid)
+        return rule
+
+    # ---- matching -----------------------------------------------------------------------
+    def applies_to_tool(self, tool: str) -> bool:
+        return not self.tools or any(fnmatch.fnmatchcase(tool, g) for g in self.tools)
+
+    def matches(self, cmd: SimpleCommand, eff: Effects, ctx: Context) -> bool:
+        m = self.match
+        names = cmd.names()
+        if "command" in m and not any(fnmatch.fnmatchcase(n, g) for n in names for g in m["command"]):
+            return False
+        if "not_command" in m and any(n in m["not_command"] for n in names):
+            return False
+        if "dynamic" in m and bool(m["dynamic"]) != cmd.dynamic:
+            return False
+        if "executes_input" in m and bool(m["executes_input"]) != cmd.executes_input():
+            return False
+        if "fed_by" in m and not (cmd.feeds & set(m["fed_by"])):
+            return False
+        if "via" in m and not any(fnmatch.fnmatchcase(cmd.via, g) for g in m["via"]):
+            return False
+        pos = positionals(cmd) if any(k in m for k in ("subcommand", "args", "not_args", "branch")) else []
+        if "subcommand" in m and not (pos and pos[0] in m["subcommand"]):
+            return False
+        if "flags" in m and not all(_has_flag(cmd.args, alt) for alt in m["flags"]):
+            return False
+        if "args" in m and not any(self._regex["args"].search(a) for a in (pos or cmd.args)):
+            return False
+        if "not_args" in m and any(self._regex["not_args"].search(a) for a in cmd.args):
+            return False
+        if "assigns" in m and not any(self._regex["assigns"].search(k) for k in cmd.assigns):
+            return False
+        if "argv" in m and not self._regex["argv"].search(" ".join(cmd.argv).replace(DYN, "$")):
+            return False
+        if "text" in m and not self._regex["text"].search(cmd.text or " ".join(cmd.argv)):
+            return False
+        if "script" in m and not self._regex["script"].search(ctx.script):
+            return False
+        if "branch" in m and not _branch_matches(pos, cmd.args, m["branch"], ctx.lists.get("@protected_branches", [])):
+            return False
+        for key in PATH_KEYS:
+            if key in m and not self._paths_match(getattr(eff, key), m[key], cmd, ctx):
+                return False
+        if "network" in m and not _network_matches(eff, m["network"], ctx):
+            return False
+        return True
+
+    def _paths_match(self, paths: list[str], spec: Any, cmd: SimpleCommand, ctx: Context) -> bool:
+        if not paths:
+            return False
+        globs, keyword, outside, except_ = None, None, False, []
+        if isinstance(spec, str) and spec.startswith("@"):
+            globs = ctx.lists.get(spec, [])
+        elif isinstance(spec, str):
+            keyword = spec
+        elif isinstance(spec, list):
+            globs = spec
+        elif isinstance(spec, dict):
+            g = spec.get("globs")
+            globs = ctx.lists.get(g, []) if isinstance(g, str) else g
+            outside = bool(spec.get("outside_workspace"))
+            except_ = spec.get("except") or []
+        j = ctx.judge
+        for p in paths:
+            r = j.resolve(p, cmd.cwd)
+            if r is None:
+                continue
+            if except_ and j.matches(r, except_):
+                continue
+            if keyword == "outside_workspace" and j.outside_workspace(r):
+                return True
+            if keyword == "system" and j.is_system(r):
+                return True
+            if keyword == "workspace_root" and j.is_workspace_root(r):
+                return True
+            if keyword == "any":
+                return True
+            if globs is not None and j.matches(r, globs) and (not outside or j.outside_workspace(r)):
+                return True
+        return False
+
+
+def _compile(pattern: Any, where: str, rid: str) -> re.Pattern:
+    try:
+        return re.compile(str(pattern))
+    except re.error as exc:
+        raise RuleError(f"{where} ({rid}): bad regex {pattern!r}: {exc}") from None
+
+
+def _has_flag(args: list[str], alternatives: str) -> bool:
+    for alt in alternatives.split("|"):
+        alt = alt.strip()
+        for a in args:
+            if a == "--":
+                break
+            if alt.startswith("--"):
+                if a == alt or a.startswith(alt + "="):
+                    return True
+            elif len(alt) == 2 and alt[0] == "-":
+                if re.fullmatch(r"-[A-Za-z0-9]+", a) and alt[1] in a[1:]:
+                    return True
+            elif a == alt:
+                return True
+    return False
+
+
+def _branch_matches(pos: list[str], args: list[str], want: str, protected: list[str]) -> bool:
+    """git push: the destination branches of the refspecs (pos = [push, remote, refspec...])."""
+    refspecs = pos[2:]
+    if any(a in ("--all", "--mirror", "--branches") for a in args):
+        dests = ["*"]
+    else:
+        dests = []
+        for r in refspecs:
+            d = r.split(":", 1)[1] if ":" in r else r
+            d = d.lstrip("+")
+            d = d[len("refs/heads/"):] if d.startswith("refs/heads/") else d
+            dests.append(d)
+    if want == "none":
+        return not dests
+    if want == "any":
+        return True
+    if want == "protected":
+        return any(d == "*" or DYN in d or any(fnmatch.fnmatchcase(d, p) for p in protected) for d in dests)
+    return any(fnmatch.fnmatchcase(d, want) for d in dests)
+
+
+def _network_matches(eff: Effects, spec: dict, ctx: Context) -> bool:
+    if "sends_data" in spec and bool(spec["sends_data"]) != eff.sends_data:
+        return False
+    if not eff.hosts and ("hosts" in spec or "hosts_not" in spec):
+        return False
+    if "hosts" in spec:
+        globs = ctx.lists.get(spec["hosts"], []) if isinstance(spec["hosts"], str) else spec["hosts"]
+        if not any(_host_in(h, globs) for h in eff.hosts):
+            return False
+    if "hosts_not" in spec:
+        globs = ctx.lists.get(spec["hosts_not"], []) if isinstance(spec["hosts_not"], str) else spec["hosts_not"]
+        if all(_host_in(h, globs) for h in eff.hosts):
+            return False
+    return True
+
+
+def _host_in(host: str, globs: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(host, g.lower()) for g in globs)
+
+
+@dataclass
+class Match:
+    rule: Rule
+    command: SimpleCommand
+
+
+def judge_commands(rules: list[Rule], tool: str, commands: list[SimpleCommand], ctx: Context) -> list[Match]:
+    """Every (rule, command) that matched; an `allow` rule exempts its command from later rules."""
+    found: list[Match] = []
+    for cmd in commands:
+        if not cmd.argv and not cmd.assigns:
+            continue
+        eff = effects_of(cmd)
+        for rule in rules:
+            if not rule.applies_to_tool(tool):
+                continue
+            if not rule.match:
+                found.append(Match(rule, cmd))
+                continue
+            if rule.matches(cmd, eff, ctx):
+                if rule.action == "allow":
+                    break
+                found.append(Match(rule, cmd))
+    return found
