@@ -455,7 +455,7 @@ class Keeptrusts:
         turn.result = rt.chain.request(ex)
         blocked = turn.result.blocked
         if blocked:
-            record["request_body"] = self._body_text(body, segments, flow)
+            record["request_body"] = self._body_text(body, segments, turn.result)
             self._block(flow, turn, errors.policy_block(blocked.policy, blocked.message), None)
             return
         if wire_requests.apply(body, segments):
@@ -464,7 +464,17 @@ class Keeptrusts:
         record["stream"] = stream
         turn.forwarded_at = time.perf_counter()
 
-    def _body_text(self, body, segments, flow) -> str:
+    def _body_text(self, body, segments, result: ChainResult) -> str:
+        """The body of a blocked request as the audit keeps it: redactions applied, and any text in which a
+        policy found something it blocked on (without redacting it) withheld, so no secret lands in the audit."""
+        flagged: dict[str, set[str]] = {}
+        for v in result.verdicts:
+            for f in v.findings:
+                if f.where and not f.placeholder:
+                    flagged.setdefault(f.where, set()).add(f.type)
+        for seg in segments:
+            if seg.where in flagged and not seg.changed:
+                seg.text = f"[withheld by keeptrusts: {', '.join(sorted(flagged[seg.where]))}]"
         wire_requests.apply(body, segments)
         return dumps(body)
 
@@ -641,9 +651,14 @@ class Keeptrusts:
             if msg.from_client:
                 self._ws_client_message(flow, ws, msg, rt)
             else:
-                fut = self._ws_server_message(flow, ws, msg, rt)
-                if fut is not None:
-                    await asyncio.wait_for(asyncio.wrap_future(fut), AUDIT_WAIT_SECONDS)
+                fut, inject = self._ws_server_message(flow, ws, msg, rt)
+                if fut is not None:  # the final event waits for its audit row
+                    try:
+                        await asyncio.wait_for(asyncio.wrap_future(fut), AUDIT_WAIT_SECONDS)
+                    except Exception as exc:  # noqa: BLE001
+                        log.error("keeptrusts: audit write failed for a websocket turn: %s", exc)
+                for text in inject or ():
+                    ctx.master.commands.call("inject.websocket", flow, True, text.encode(), True)
         except Exception as exc:
             log.exception("keeptrusts: websocket message handling failed")
             if rt is None or rt.fail_mode == "block":
@@ -652,6 +667,9 @@ class Keeptrusts:
                                                       "fail-mode is block", None))
 
     def _inject(self, flow: http.HTTPFlow, event: dict) -> None:
+        ws = self._ws.get(flow.id)
+        if ws is not None:
+            ws["injecting"] = True
         ctx.master.commands.call("inject.websocket", flow, True, dumps(event).encode(), True)
 
     def _ws_client_message(self, flow: http.HTTPFlow, ws: dict, msg, rt: Runtime | None) -> None:
@@ -690,7 +708,7 @@ class Keeptrusts:
         turn.result = rt.chain.request(ex)
         blocked = turn.result.blocked
         if blocked:
-            record["request_body"] = self._body_text(body, segments, flow)
+            record["request_body"] = self._body_text(body, segments, turn.result)
             self._ws_block(flow, msg, turn, blocked.message, None)
             return
         if wire_requests.apply(body, segments):
@@ -710,29 +728,32 @@ class Keeptrusts:
         self._submit(flow, turn)
 
     def _ws_server_message(self, flow: http.HTTPFlow, ws: dict, msg, rt: Runtime | None):
+        """Returns (audit future or None, messages to inject after it commits or None)."""
         turn: Turn | None = ws.get("turn")
         if turn is None or turn.parser is None or turn.recorded or not msg.is_text:
-            return None
+            return None, None
         if turn.first_byte_at is None:
             turn.first_byte_at = time.perf_counter()
         try:
             event = json.loads(msg.text)
         except ValueError:
-            return None
+            return None, None
         if not isinstance(event, dict):
-            return None
+            return None, None
         raw = msg.text
         out = turn.parser.feed(event, raw)
-        if len(out) == 1 and out[0][1] is raw:
-            pass  # unchanged: let the original message through
-        else:
+        inject = None
+        # Once one message was held or rewritten, every later one is re-injected too: injected messages
+        # are queued behind the live stream, so only injecting them all keeps the events in order.
+        if ws.get("injecting") or not (len(out) == 1 and out[0][1] is raw):
             msg.drop()
-            for obj, r in out:
-                ctx.master.commands.call("inject.websocket", flow, True, (r if r is not None else dumps(obj)).encode(), True)
+            ws["injecting"] = True
+            inject = [(r if r is not None else dumps(obj)) for obj, r in out]
+        fut = None
         if turn.parser.finished:
             turn.record["status"] = 409 if turn.parser.blocked else 200
-            return self._submit(flow, turn)
-        return None
+            fut = self._submit(flow, turn)
+        return fut, inject
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         ws = self._ws.pop(flow.id, None)
