@@ -10,21 +10,21 @@ from .aws_secret_key import AwsSecretKeyRecognizer
 from .azure_key import AzureKeyRecognizer
 from .base import CustomPatternRecognizer, Recognizer
 from .bearer_token import BearerTokenRecognizer
-from .credit_card import CreditCardRecognizer
-from .email_address import EmailRecognizer
+from .credit_card import PaymentCardRecognizer
+from .email_address import EmailAddressRecognizer
 from .engine import Detection, Engine
 from .github_token import GithubTokenRecognizer
 from .gitlab_token import GitlabTokenRecognizer
 from .google_api_key import GoogleApiKeyRecognizer
 from .huggingface_token import HuggingfaceTokenRecognizer
-from .iban import IbanRecognizer
+from .iban import IbanCodeRecognizer
 from .ip_address import IpAddressRecognizer
 from .jwt_token import JwtRecognizer
 from .medical_record_number import MedicalRecordRecognizer
 from .npm_token import NpmTokenRecognizer
 from .openai_key import OpenAIKeyRecognizer
 from .person_name import PersonNameRecognizer
-from .phone_number import PhoneRecognizer
+from .phone_number import PhoneNumberRecognizer
 from .private_key import PrivateKeyRecognizer
 from .secret_assignment import SecretAssignmentRecognizer
 from .sendgrid_key import SendgridKeyRecognizer
@@ -32,8 +32,8 @@ from .slack_token import SlackTokenRecognizer
 from .stripe_key import StripeKeyRecognizer
 from .twilio_key import TwilioKeyRecognizer
 from .url_password import UrlPasswordRecognizer
-from .us_npi import UsNpiRecognizer
-from .us_ssn import UsSsnRecognizer
+from .us_npi import ProviderNpiRecognizer
+from .us_ssn import SocialSecurityNumberRecognizer
 
 SECRET_CLASSES: tuple[type[Recognizer], ...] = (
     AwsAccessKeyRecognizer, AwsSecretKeyRecognizer, GithubTokenRecognizer, OpenAIKeyRecognizer,
@@ -43,8 +43,8 @@ SECRET_CLASSES: tuple[type[Recognizer], ...] = (
     SecretAssignmentRecognizer,
 )
 PII_CLASSES: tuple[type[Recognizer], ...] = (
-    EmailRecognizer, PhoneRecognizer, CreditCardRecognizer, IbanRecognizer, UsSsnRecognizer, IpAddressRecognizer,
-    PersonNameRecognizer, UsNpiRecognizer, MedicalRecordRecognizer,
+    EmailAddressRecognizer, PhoneNumberRecognizer, PaymentCardRecognizer, IbanCodeRecognizer, SocialSecurityNumberRecognizer, IpAddressRecognizer,
+    PersonNameRecognizer, ProviderNpiRecognizer, MedicalRecordRecognizer,
 )
 
 SECRET_TYPES = tuple(c.ENTITY for c in SECRET_CLASSES)

@@ -22,6 +22,8 @@ CONTEXT_CHARS = 120       # how far back on the line context words count
 
 
 class Recognizer(PatternRecognizer):
+    # Class names must differ from presidio's predefined ones: its registry finds classes by name
+    # among all subclasses, ours included.
     ENTITY: ClassVar[str] = ""
     CATEGORY: ClassVar[str] = "SECRET"
     PATTERNS: ClassVar[list[tuple[str, str, float]]] = []

@@ -103,5 +103,14 @@ def looks_identifier(value: str) -> bool:
         (value.isidentifier() and shannon_entropy(value) < 3.3)
 
 
+def random_mixed_case(value: str) -> bool:
+    """Generated strings switch case every letter or two; identifiers are made of whole words."""
+    letters = sum(c.isalpha() for c in value)
+    if len(value) < 16 or letters < 12 or shannon_entropy(value) < 3.5:
+        return False
+    words = re.findall(r"[A-Z][a-z]+|[a-z]+|[A-Z]+", value)
+    return bool(words) and sum(map(len, words)) / len(words) < 3.2
+
+
 def high_entropy(value: str, minimum: float = 3.0, min_len: int = 16) -> bool:
     return len(value) >= min_len and shannon_entropy(value) >= minimum and char_classes(value) >= 2

@@ -13,7 +13,7 @@ _TEST_PANS = {"4111111111111111", "4242424242424242", "4012888888881881", "55555
               "4000000000000077", "4000000000009995", "2223003122003222", "6200000000000005", "4222222222222"}
 
 
-class CreditCardRecognizer(Recognizer):
+class PaymentCardRecognizer(Recognizer):
     ENTITY = "CREDIT_CARD"
     CATEGORY = "PII"
     PATTERNS = [("pan", r"(?<![\w.-])(?:\d[ -]?){12,18}\d(?![\w.-])", 0.5)]

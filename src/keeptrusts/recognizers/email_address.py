@@ -9,7 +9,7 @@ _SERVICE_LOCALS = {"git", "noreply", "no-reply", "donotreply", "do-not-reply", "
                    "example", "email", "me", "info"}
 
 
-class EmailRecognizer(Recognizer):
+class EmailAddressRecognizer(Recognizer):
     ENTITY = "EMAIL_ADDRESS"
     CATEGORY = "PII"
     PATTERNS = [("email", r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b", 0.9)]
@@ -21,8 +21,9 @@ class EmailRecognizer(Recognizer):
         if domain.endswith(_FAKE_DOMAINS) or local.lower() in _SERVICE_LOCALS:
             return False
         # user:pass@host in a URL is a credential (code-sanitation), not an address.
-        before = line[max(0, match.start() - 1):match.start()]
-        if before in (":", "/"):
+        head = line[:match.start()]
+        token_start = max(head.rfind(c) for c in " \t\"'`(<[,;=")
+        if "://" in head[token_start + 1:] or head[-1:] in (":", "/"):
             return False
         # file@2x.png, name@1.2.3 (npm), pkg@latest: not addresses.
         if domain.rsplit(".", 1)[-1] in ("png", "jpg", "svg", "gif", "js", "ts", "py", "json", "css", "md", "txt"):

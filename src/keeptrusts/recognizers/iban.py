@@ -14,7 +14,7 @@ _SAMPLES = {"GB82WEST12345698765432", "DE89370400440532013000", "FR1420041010050
             "NL91ABNA0417164300", "GB29NWBK60161331926819", "CH9300762011623852957", "BE68539007547034"}
 
 
-class IbanRecognizer(Recognizer):
+class IbanCodeRecognizer(Recognizer):
     ENTITY = "IBAN_CODE"
     CATEGORY = "PII"
     PATTERNS = [("iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", 0.5)]

@@ -1,16 +1,18 @@
 """Public IP addresses. Private, loopback, link-local, documentation and version-like dotted numbers are not PII."""
 import ipaddress
+import re
 
 from .base import Recognizer
 
-_VERSION_HINTS = ("version", "ver ", "v=", "==", ">=", "<=", "~=", "^", "@", "release", "python", "node", "oid")
+# Dotted numbers after these read as versions or OIDs, not addresses.
+_VERSION_HINTS = re.compile(r"(?i)(?:\b|_)(?:version|ver|release|oid|python|node|v)(?:\b|_)|==|>=|<=|~=|\^|@|\bv$")
 
 
 class IpAddressRecognizer(Recognizer):
     ENTITY = "IP_ADDRESS"
     CATEGORY = "PII"
     PATTERNS = [
-        ("ipv4", r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\d)", 0.7),
+        ("ipv4", r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\d)", 0.7),
         ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|[0-9A-Fa-f]{1,4})(?![\w:.])", 0.6),
     ]
     PREFILTER = [r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}"]
@@ -30,8 +32,8 @@ class IpAddressRecognizer(Recognizer):
             doc = ipaddress.ip_network
             if any(ip in doc(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")):
                 return False
-            before = line[max(0, match.start() - 12):match.start()].lower()
-            if any(h in before for h in _VERSION_HINTS) or before.rstrip().endswith(("v", "-")):
+            before = line[max(0, match.start() - 40):match.start()]
+            if _VERSION_HINTS.search(before) or before.rstrip().endswith("-"):
                 return False
             # 1.2.3.4-like dotted runs of small numbers read as versions unless the line talks about addresses.
             if all(len(o) == 1 for o in value.split(".")):

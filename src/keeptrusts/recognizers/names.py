@@ -39,4 +39,7 @@ north south east west new york san los las united states kingdom america europe
 ORG_WORDS = frozenset({"foundation", "inc", "corp", "corporation", "ltd", "llc", "gmbh", "company", "project",
                        "team", "group", "contributors", "authors", "developers", "community", "university",
                        "institute", "labs", "organization", "association", "consortium", "software", "systems",
-                       "technologies", "limited", "co", "ag", "sa", "bv"})
+                       "technologies", "limited", "co", "ag", "sa", "bv", "security", "enterprises",
+                       "solutions", "networks", "media", "studios", "games", "bank", "holdings", "partners",
+                       "consulting", "services", "industries", "international", "research", "laboratories",
+                       "associates", "press", "publishing", "computing", "digital", "global"})

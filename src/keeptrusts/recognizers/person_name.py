@@ -10,7 +10,7 @@ import re
 from .base import Recognizer
 from .names import GIVEN_NAMES, NOT_NAME_WORDS, ORG_WORDS
 
-_TOKEN = r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
+_TOKEN = r"(?:[A-Z][a-z]?['’])?[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:-[A-Z][a-z]+)?"
 _PARTICLE = r"(?:van|von|de|der|den|da|di|del|della|la|le|du|dos|das|bin|al|ibn)"
 _NAME = rf"(?P<v>{_TOKEN}(?: (?:[A-Z]\.|{_PARTICLE}|{_TOKEN})){{0,3}} {_TOKEN})"
 _FIRST = rf"(?P<v>{_TOKEN}(?: {_TOKEN}){{0,3}})"
@@ -25,6 +25,13 @@ _PERSON_KEYS = (r"(?:full_?name|display_?name|"
                 r"customer(?:_?name)?|patient(?:_?name)?|employee(?:_?name)?|contact(?:_?name)?|owner(?:_?name)?|"
                 r"assignee|reviewer|reporter|cardholder(?:_?name)?|holder_?name|person|author_?name|user_?name|"
                 r"sender(?:_?name)?|recipient(?:_?name)?)")
+
+
+_ORG_SUFFIX = re.compile(r",?\s*(?:Inc|Ltd|LLC|GmbH|Corp|Co\.|S\.A\.|AG\b|B\.V\.|PLC|Pty|SARL|Limited)")
+# A generic `name` belongs to a person when the record around it is about people.
+_PERSON_RECORD = re.compile(r"(?i)\b(?:users?|person|people|customers?|employees?|members?|contacts?|patients?|"
+                            r"authors?|owners?|staff|students?|clients?|profiles?|signers?|accounts?|email|e-mail|"
+                            r"phone|birth|dob|age|gender)\b")
 
 
 class PersonNameRecognizer(Recognizer):
@@ -52,8 +59,10 @@ class PersonNameRecognizer(Recognizer):
             return False
         if any(w in NOT_NAME_WORDS for w in low if len(w) > 1):
             return False
+        if _ORG_SUFFIX.match(line, match.end("v")):
+            return False
         pattern = match.re.pattern
-        if "(?i:\\bname)" in pattern and low[0] not in GIVEN_NAMES:
+        if "(?i:\\bname)" in pattern and low[0] not in GIVEN_NAMES and not _PERSON_RECORD.search(line):
             return False
         if len(words) == 1 and len(words[0]) < 3:
             return False

@@ -4,15 +4,15 @@ import phonenumbers
 from .base import Recognizer
 
 
-class PhoneRecognizer(Recognizer):
+class PhoneNumberRecognizer(Recognizer):
     ENTITY = "PHONE_NUMBER"
     CATEGORY = "PII"
     PATTERNS = [
-        ("international", r"(?<![\w.+-])\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}(?![\w.-])", 0.6),
+        ("international", r"(?<![\w.+-])\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,8}){1,4}(?![\w.-])", 0.6),
         ("e164", r"(?<![\w.+-])\+[1-9]\d{9,13}(?![\w.-])", 0.5),
         ("nanp", r"(?<![\w.+-])(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w.-])", 0.5),
     ]
-    PREFILTER = [r"\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}[ .-]?\d{2,4}",
+    PREFILTER = [r"\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}[ .-]?\d{2}",
                  r"(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}"]
     CONTEXT = ["phone", "tel", "mobile", "cell", "call", "fax", "contact", "whatsapp", "sms"]
 

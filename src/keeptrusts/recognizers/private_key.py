@@ -6,9 +6,9 @@ class PrivateKeyRecognizer(Recognizer):
     ENTITY = "private_key"
     WINDOW_AFTER = 16_384
     _NL = r"(?:\\r|\\n|\s)"
-    PATTERNS = [("pem", r"-----BEGIN ((?:[A-Z]+ ){0,2})PRIVATE KEY( BLOCK)?-----" + _NL + r"+"
+    PATTERNS = [("pem", r"-----BEGIN ((?:[A-Z]+ ){0,2})PRIVATE KEY(?P<blk> BLOCK|)-----" + _NL + r"+"
                         r"(?P<body>(?:[A-Za-z0-9+/=:,\-]|\\r|\\n|\s){40,}?)"
-                        r"-----END \1PRIVATE KEY\2-----", 1.0)]
+                        r"-----END \1PRIVATE KEY(?P=blk)-----", 1.0)]
     PREFILTER = [r"-----BEGIN (?:[A-Z]+ ){0,2}PRIVATE KEY"]
 
     def validate(self, value, match, line):

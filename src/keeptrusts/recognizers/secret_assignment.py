@@ -5,7 +5,7 @@ not a placeholder, an identifier, a path, a URL or prose. Password-named values 
 a password; token/key/secret-named values must also be high-entropy.
 """
 from .base import Recognizer
-from .checks import char_classes, looks_identifier, looks_placeholder, shannon_entropy
+from .checks import char_classes, looks_identifier, looks_placeholder, random_mixed_case, shannon_entropy
 
 _NAME = (r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
          r"private[_-]?key|auth[_-]?key|client[_-]?secret|credentials?|signing[_-]?key|encryption[_-]?key|"
@@ -29,7 +29,7 @@ class SecretAssignmentRecognizer(Recognizer):
     PREFILTER = [
         r"(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key"
         r"|credential|signing[_-]?key|encryption[_-]?key|master[_-]?key|session[_-]?key|bearer)"
-        r"[A-Za-z0-9_.-]*[\"'\]]?\s*(?:=|:|=>|\?\?=|\|\|=)\s*[\"'`A-Za-z0-9(]",
+        r"[A-Za-z0-9_.-]*[\"'\]]?\s*(?:=|:|=>|\?\?=|\|\|=)\s*\S",
     ]
     PREFILTER_CASELESS = True
 
@@ -47,7 +47,7 @@ class SecretAssignmentRecognizer(Recognizer):
         kind = match.re.pattern
         if "(?P<q>" not in kind:
             # Unquoted values are code as often as data: demand the look of a credential.
-            if looks_identifier(v) or v.replace(".", "").replace("-", "").isdigit():
+            if (looks_identifier(v) and not random_mixed_case(v)) or v.replace(".", "").replace("-", "").isdigit():
                 return False
             if v.lower() in ("true", "false", "null", "none", "nil", "yes", "no"):
                 return False
@@ -65,7 +65,7 @@ class SecretAssignmentRecognizer(Recognizer):
             return None
         if len(v) < 12 or shannon_entropy(v) < 3.0 or char_classes(v) < 2:
             return False
-        if looks_identifier(v):
+        if looks_identifier(v) and not random_mixed_case(v):
             return False
         return None
 

@@ -10,15 +10,15 @@ _FAKE = {"password", "passwd", "pass", "pwd", "secret", "user", "username", "cha
 class UrlPasswordRecognizer(Recognizer):
     ENTITY = "password_in_url"
     PATTERNS = [
-        ("url_userinfo", r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/@'\"`<>]{1,128}:(?P<v>[^\s@'\"`<>/]{1,256})@[A-Za-z0-9\[]", 0.9),
+        ("url_userinfo", r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/@'\"`<>]{0,128}:(?P<v>[^\s'\"`<>/]{1,256})@[A-Za-z0-9\[]", 0.9),
         ("conn_string", r"(?i)(?:^|[;\s\"'])(?:password|pwd)\s*=\s*(?P<v>[^;\s'\"]{1,256})(?=;|\s|['\"]|$)", 0.9),
     ]
-    PREFILTER = [r"://[^\s:/@'\"`<>]{1,128}:[^\s@'\"`<>/]{1,256}@", r"(?i)(?:password|pwd)\s*=\s*[^;\s'\"]{1,256};"]
+    PREFILTER = [r"://[^\s:/@'\"`<>]{0,128}:[^\s'\"`<>/]{1,256}@", r"(?i)(?:password|pwd)\s*=\s*[^;\s'\"]{1,256};"]
     CONTEXT = ["connection", "dsn", "database_url", "url", "uri"]
 
     def validate(self, value, match, line):
         v = value.strip()
-        if v.lower() in _FAKE or looks_placeholder(v) or v.startswith(("$", "%", "{", "<")):
+        if v.lower() in _FAKE or looks_placeholder(v) or v.startswith(("$", "{", "<")) or v.startswith(("%s", "%(", "%d")):
             return False
         if match.re.pattern.startswith("(?i)"):
             # Password=...; needs the rest of a connection string (another key=value; pair) around it.

@@ -3,7 +3,7 @@ from .base import Recognizer
 from .checks import luhn_ok
 
 
-class UsNpiRecognizer(Recognizer):
+class ProviderNpiRecognizer(Recognizer):
     ENTITY = "US_NPI"
     CATEGORY = "PII"
     DEFAULT_ENABLED = False

@@ -4,7 +4,7 @@ from .base import Recognizer
 _FAMOUS = {"123-45-6789", "078-05-1120", "219-09-9999", "457-55-5462"}
 
 
-class UsSsnRecognizer(Recognizer):
+class SocialSecurityNumberRecognizer(Recognizer):
     ENTITY = "US_SSN"
     CATEGORY = "PII"
     PATTERNS = [("dashed", r"(?<![\w.-])\d{3}-\d{2}-\d{4}(?![\w.-])", 0.6),

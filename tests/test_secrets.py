@@ -1,0 +1,278 @@
+"""code-sanitation: secrets found and replaced in place; look-alikes in ordinary code left alone."""
+from __future__ import annotations
+
+import ast
+import base64
+import hashlib
+import json
+import random
+import zlib
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from keeptrusts.config import ConfigError, parse_config
+from keeptrusts.exchange import Exchange, OutputItem, Segment
+from keeptrusts.policies.base import PolicyContext
+from keeptrusts.policies.code_sanitation import CodeSanitation
+from keeptrusts.redaction import PLACEHOLDER_RE, Redactor
+from keeptrusts.recognizers.checks import BASE62
+
+KEY = b"k" * 32
+
+
+def policy(**options) -> CodeSanitation:
+    return CodeSanitation(options, PolicyContext(redactor=Redactor(KEY)))
+
+
+def redact(text: str, **options) -> tuple[str, list]:
+    res = policy(**options).scan(text, "tool_output")
+    return res.text, res.findings
+
+
+def gh_token(body: str = "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy") -> str:
+    n = zlib.crc32(body.encode())
+    cs = ""
+    while n:
+        n, r = divmod(n, 62)
+        cs = BASE62[r] + cs
+    return "ghp_" + body + cs.rjust(6, "0")
+
+
+def jwt() -> str:
+    enc = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{enc({'alg': 'HS256', 'typ': 'JWT'})}.{enc({'sub': '1234567', 'iat': 1700000000})}.Q2hhbmdlVGhpc1NpZ25hdHVyZTEyMw"
+
+
+PEM_BODY = base64.b64encode(random.Random(1).randbytes(300)).decode()
+PEM = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(PEM_BODY[i:i + 64] for i in range(0, len(PEM_BODY), 64)) + \
+      "\n-----END RSA PRIVATE KEY-----"
+
+# (type, line, secret value): every documented format, in the line a developer would write.
+POSITIVES = [
+    ("aws_access_key_id", 'AWS_ACCESS_KEY_ID = "AKIAZ7VQ3XJ5L2PQRS4T"', "AKIAZ7VQ3XJ5L2PQRS4T"),
+    ("aws_secret_access_key", 'aws_secret_access_key = "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"',
+     "Zx8fP2kqL9vB3nR7tY1uW5eA0sD4gH6jK8lM2nQ4"),
+    ("github_token", f'token = "{gh_token()}"', gh_token()),
+    ("github_token", "gh = Github('github_pat_11ABCDEFG0123456789abc_" + "Xy" * 29 + "Z')",
+     "github_pat_11ABCDEFG0123456789abc_" + "Xy" * 29 + "Z"),
+    ("openai_api_key", 'OpenAI(api_key="sk-proj-' + "aB3dE6" * 8 + 'T3BlbkFJ' + "Qr5sT8" * 6 + '")',
+     "sk-proj-" + "aB3dE6" * 8 + "T3BlbkFJ" + "Qr5sT8" * 6),
+    ("anthropic_api_key", "key = 'sk-ant-api03-" + "Zq9_Kx2-Lm7P" * 8 + "AA'", "sk-ant-api03-" + "Zq9_Kx2-Lm7P" * 8 + "AA"),
+    ("slack_token", "WebClient(token='xoxb-123456789012-1234567890123-Ab3dEf6hIj9kLm2nOp5qRs8t')",
+     "xoxb-123456789012-1234567890123-Ab3dEf6hIj9kLm2nOp5qRs8t"),
+    ("stripe_api_key", "stripe.api_key = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+    ("google_api_key", 'apiKey: "AIzaSyD3fG7hJ9kL2mN4pQ6rS8tU0vW2xY4zA6b"', "AIzaSyD3fG7hJ9kL2mN4pQ6rS8tU0vW2xY4zA6b"),
+    ("npm_token", "//registry.npmjs.org/:_authToken=npm_" + gh_token()[4:], "npm_" + gh_token()[4:]),
+    ("gitlab_token", "private_token='glpat-x7Yz_Ab3dEf6hIj9kLm2'", "glpat-x7Yz_Ab3dEf6hIj9kLm2"),
+    ("sendgrid_api_key", "sgMail.setApiKey('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')",
+     "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"),
+    ("huggingface_token", "login(token='hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh')", "hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"),
+    ("twilio_api_key", "Client('SK0123456789abcdef0123456789abcdef', secret)", "SK0123456789abcdef0123456789abcdef"),
+    ("azure_key", "conn='DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + "Ab3dEf6hIj9k" * 7 + "Lm==;'",
+     "Ab3dEf6hIj9k" * 7 + "Lm=="),
+    ("jwt", f'TOKEN = "{jwt()}"', jwt()),
+    ("private_key", f'KEY = """{PEM}"""', PEM),
+    ("password_in_url", 'DATABASE_URL = "postgres://app:S3cr3t!Pa55@db.internal:5432/orders"', "S3cr3t!Pa55"),
+    ("password_in_url", 'r = redis.from_url("redis://:Orange2009$@cache:6379/0")', "Orange2009$"),
+    ("password_in_url", "cs = 'Server=sql01;Database=crm;User Id=sa;Password=Qx7#mP2!vL;'", "Qx7#mP2!vL"),
+    ("secret_assignment", 'password = "Tr0ub4dor&3"', "Tr0ub4dor&3"),
+    ("secret_assignment", "const apiKey = 'q8Zr2LmX4vTn7BpW1cYk9HdJ';", "q8Zr2LmX4vTn7BpW1cYk9HdJ"),
+    ("secret_assignment", "DB_PASSWORD=hunter2-Prod-77", "hunter2-Prod-77"),
+    ("secret_assignment", "  client_secret: Zk8!pQ2mW9xR4tYv", "Zk8!pQ2mW9xR4tYv"),
+    ("secret_assignment", '{"password": "Winter2024!"}', "Winter2024!"),
+    ("bearer_token", "curl -H 'Authorization: Bearer Zk8pQ2mW9xR4tYvB7nL1cX5dF3gH6jK0'", "Zk8pQ2mW9xR4tYvB7nL1cX5dF3gH6jK0"),
+]
+
+
+@pytest.mark.parametrize("type_,line,value", POSITIVES, ids=[f"{p[0]}-{i}" for i, p in enumerate(POSITIVES)])
+def test_secret_is_replaced_by_its_typed_placeholder(type_, line, value):
+    out, findings = redact(line)
+    assert value not in out
+    assert [f.type for f in findings] == [type_]
+    f = findings[0]
+    assert f.placeholder and f.placeholder.startswith(f"<SECRET:{type_}:") and f.placeholder in out
+    assert f.action == "redact"
+
+
+# Things that look risky in code but are not secrets: none may change.
+NEGATIVES = [
+    'request_id = "123e4567-e89b-12d3-a456-426614174000"',
+    'commit = "3f786850e387550fdab836ed7e6dc881de23001b"',
+    'digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"',
+    '__version__ = "2.31.0"',
+    'URL = "https://api.github.com/repos/owner/name/pulls?per_page=100"',
+    'DATABASE_URL = "postgres://localhost:5432/app"',
+    'DSN = "postgres://user:${DB_PASSWORD}@db:5432/app"',
+    'API_KEY = "your-api-key-here"',
+    'OPENAI_API_KEY = "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
+    'AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"',
+    'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+    "password = os.environ['DB_PASSWORD']",
+    "password = getpass.getpass()",
+    "password: str = None",
+    "token = tokenize.generate_tokens(readline)",
+    'token_type = "Bearer"',
+    'self.password = password',
+    'PASSWORD_FIELD = "password"',
+    "secret_key = settings.SECRET_KEY",
+    'msg = "Enter your password:"',
+    "API_TOKEN=${API_TOKEN}",
+    "export GITHUB_TOKEN=$(gh auth token)",
+    "key = ghp_example_token",
+    "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
+    'auth = ("user", "pass")',
+    "  password: <your password>",
+    "const token = getToken();",
+    'headers["Authorization"] = f"Bearer {token}"',
+]
+
+
+@pytest.mark.parametrize("line", NEGATIVES)
+def test_lookalikes_in_code_are_untouched(line):
+    out, findings = redact(line)
+    assert out == line, findings
+
+
+def test_redacted_python_still_parses_and_placeholders_are_stable():
+    src = f'import os\nKEY = "AKIAZ7VQ3XJ5L2PQRS4T"\nDB = "postgres://app:S3cr3t!Pa55@db/x"\nT = "{gh_token()}"\n'
+    first, _ = redact(src)
+    again, _ = redact(src)          # a fresh policy with the same installation key: next turn
+    ast.parse(first)
+    assert first == again
+    assert "AKIAZ7VQ3XJ5L2PQRS4T" not in first
+
+
+def test_placeholders_restore_to_the_original():
+    p = policy()
+    res = p.scan('k = "AKIAZ7VQ3XJ5L2PQRS4T"', "tool_output")
+    ph = PLACEHOLDER_RE.search(res.text).group(0)
+    restored, n = p.context.redactor.restore(f"echo {ph}")
+    assert (restored, n) == ("echo AKIAZ7VQ3XJ5L2PQRS4T", 1)
+
+
+def test_github_checksum_raises_confidence():
+    good = gh_token()
+    bad = good[:-1] + ("A" if good[-1] != "A" else "B")
+    _, f_good = redact(f"t = '{good}'")
+    _, f_bad = redact(f"t = '{bad}'")
+    assert f_good[0].score == 1.0
+    assert f_bad and f_bad[0].score < 1.0       # still redacted: the prefix and shape are specific enough
+
+
+def test_jwt_needs_a_decodable_header():
+    fake = "eyJhbGciOiJub3Rqc29u.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuv"   # header is not JSON
+    assert redact(f"t = '{fake}'")[1] == []
+
+
+def _exchange(text: str) -> Exchange:
+    return Exchange(api="responses", transport="sse", segments=[
+        Segment(("input", 0, "content"), "user", "fix the deploy script"),
+        Segment(("input", 3, "output"), "tool_output", text, call_id="call_1"),
+    ])
+
+
+def test_block_on_match_names_type_and_location():
+    ex = _exchange('aws_secret_access_key = "Zx8fP2kqL9vB3nR7tY1uW5eA0sD4gH6jK8lM2nQ4"')
+    v = policy(block_on_match=True).request(ex)
+    assert v.verdict == "block"
+    assert v.message == "Blocked by keeptrusts code-sanitation: aws_secret_access_key in input[3].output"
+    assert "Zx8f" not in json.dumps(v.to_dict())
+
+
+def test_request_redacts_in_place_with_reason_code_and_no_value_in_findings():
+    ex = _exchange('password = "Tr0ub4dor&3"')
+    v = policy().request(ex)
+    assert (v.verdict, v.reason_code) == ("redact", "secret_detected")
+    assert "Tr0ub4dor&3" not in ex.segments[1].text and ex.segments[1].changed
+    d = v.to_dict()
+    assert d["findings"][0]["where"] == "input[3].output" and "Tr0ub4dor" not in json.dumps(d)
+
+
+def test_per_type_action_warn_flags_without_editing():
+    ex = _exchange('password = "Tr0ub4dor&3"')
+    v = policy(actions={"secret_assignment": "warn"}).request(ex)
+    assert v.verdict == "flag" and not ex.segments[1].changed
+
+
+def test_entities_can_be_switched_off():
+    text = 'password = "Tr0ub4dor&3"\nk = "AKIAZ7VQ3XJ5L2PQRS4T"'
+    out, findings = redact(text, exclude_entities=["secret_assignment"])
+    assert [f.type for f in findings] == ["aws_access_key_id"] and "Tr0ub4dor&3" in out
+
+
+def test_allow_list_values_hashes_and_patterns():
+    line = 'k = "AKIAZ7VQ3XJ5L2PQRS4T"'
+    assert redact(line, allow_list={"values": ["AKIAZ7VQ3XJ5L2PQRS4T"]})[0] == line
+    digest = hashlib.sha256(b"AKIAZ7VQ3XJ5L2PQRS4T").hexdigest()
+    assert redact(line, allow_list={"sha256": [digest]})[0] == line
+    assert redact(line, allow_list={"patterns": ["AKIAZ7.*"]})[0] == line
+    assert redact(line, allow_list={"patterns": ["AKIAQ.*"]})[0] != line
+
+
+def test_allow_listed_paths_skip_the_outputs_of_calls_that_read_them():
+    ex = Exchange(api="responses", transport="sse", segments=[
+        Segment(("input", 2, "arguments"), "tool_call_args", '{"cmd": "cat tests/fixtures/creds.env"}', call_id="c1"),
+        Segment(("input", 3, "output"), "tool_output", "DB_PASSWORD=hunter2-Prod-77", call_id="c1"),
+        Segment(("input", 5, "output"), "tool_output", "DB_PASSWORD=hunter2-Prod-77", call_id="c2"),
+    ])
+    policy(allow_list={"paths": ["tests/fixtures/*"]}).request(ex)
+    assert not ex.segments[1].changed and ex.segments[2].changed
+
+
+def test_additional_patterns_from_the_reference():
+    out, findings = redact("conf = 'INTERNAL-ab12cd34ef'", additional_patterns=[r"INTERNAL-[0-9a-f]{10}"])
+    assert "INTERNAL-ab12cd34ef" not in out and findings[0].type == "custom_pattern"
+
+
+def test_disabled_policy_changes_nothing():
+    line = 'password = "Tr0ub4dor&3"'
+    ex = _exchange(line)
+    assert policy(enabled=False).request(ex).verdict == "allow" and ex.segments[1].text == line
+
+
+def test_model_output_is_redacted_too():
+    item = OutputItem(kind="message", text="Use `export STRIPE_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dc` then run it", index=2)
+    v = policy().output_item(Exchange(api="responses", transport="sse"), item)
+    assert v.verdict == "redact" and v.phase == "output" and "sk_live_4eC39" not in item.text
+    assert v.findings[0].where == "output[2]"
+
+
+def test_resent_history_is_scanned_once():
+    p = policy()
+    history = "\n".join(f"line {i}: password = 'Tr0ub4dor&{i}'" for i in range(50))
+    p.request(_exchange(history))
+    misses = p.cache_misses
+    p.request(_exchange(history))
+    assert p.cache_misses == misses and p.cache_hits >= 2
+
+
+def test_config_lint_rejects_bad_regex_and_unknown_types():
+    base = "pack: {name: p, version: 1.0.0, enabled: true}\npolicies: {chain: [code-sanitation]}\npolicy:\n  code-sanitation:\n"
+    parse_config(base + "    additional_patterns: ['AKIA[0-9A-Z]{16}']\n    actions: {github_token: block}\n")
+    with pytest.raises(ConfigError) as e:
+        parse_config(base + "    additional_patterns: ['AKIA[0-9']\n")
+    assert "additional_patterns[0]" in e.value.render()
+    with pytest.raises(ConfigError) as e:
+        parse_config(base + "    entities: [github_tokens]\n")
+    assert "github_token" in e.value.render()
+
+
+@pytest.fixture(scope="module")
+def eval_results():
+    """A small run of scripts/eval_redaction.py: planted secrets in real stdlib/npm code, clean controls."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import eval_redaction as ev
+
+    cases, clean = ev.build_cases(seed=11, n_planted=300, n_clean=200)
+    return ev.evaluate(ev.Keeptrusts(), cases, clean)
+
+
+def test_small_corpus_recall_and_clean_code(eval_results):
+    score = eval_results
+    from eval_redaction import SECRET_TYPES
+    for t in SECRET_TYPES & set(score.planted):
+        assert score.recall(t) == 1.0, (t, score.misses)
+    assert score.clean_changed / score.clean <= 0.01, score.false_positives
