@@ -101,14 +101,16 @@ class AuditWriter:
         except (sqlite3.Error, OSError) as exc:
             raise AuditError(f"cannot open audit db {self.db_path}: {exc} (check the path, free space and "
                              "permissions, or pass another --audit-db)") from None
+        if self.outbox is not None:
+            from .outbox import OutboxSender
+            self._sender = OutboxSender(self.db_path, self.outbox)
+            self._sender.init_cursors(conn)   # before our first write, so none is skipped
         if self._on_connect:
             self._on_connect(conn)
         self._conn = conn
         self._thread = threading.Thread(target=self._run, name="keeptrusts-audit-writer", daemon=True)
         self._thread.start()
-        if self.outbox is not None:
-            from .outbox import OutboxSender
-            self._sender = OutboxSender(self.db_path, self.outbox)
+        if self._sender:
             self._sender.start()
         return self
 
@@ -121,7 +123,7 @@ class AuditWriter:
         if self._thread:
             self._thread.join(timeout)
         if self._sender:
-            self._sender.close(timeout)
+            self._sender.close(timeout)       # makes one last pass first
 
     def __enter__(self) -> "AuditWriter":
         return self.start()
