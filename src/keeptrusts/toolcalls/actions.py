@@ -64,14 +64,15 @@ def extract_actions(kind: str, name: str | None, text: str, cwd: str | None = No
         script = _script_of(action.get("command")) if isinstance(action, dict) else None
         wd = action.get("working_directory") if isinstance(action, dict) else None
         return [_shell_action(name or "local_shell", script or "", wd or cwd, cwd, home)]
-    if base in PATCH_TOOLS or (kind == "custom_tool_call" and looks_like_patch(text)):
+    is_js = kind == "custom_tool_call" and (base in JS_TOOLS or ("tools." in text and base not in PATCH_TOOLS))
+    if base in PATCH_TOOLS or (kind == "custom_tool_call" and not is_js and looks_like_patch(text)):
         body = text
         if isinstance(args, dict):
             body = next((v for k, v in args.items() if isinstance(v, str) and looks_like_patch(v)),
                         args.get("input") or args.get("patch") or "")
         ops = parse_patch(body if isinstance(body, str) else "")
         return [Action(base or "apply_patch", "patch", _patch_summary(ops), [_patch_command(ops, cwd)], ops, cwd, args)]
-    if kind == "custom_tool_call" and (base in JS_TOOLS or "tools." in text) and depth < 2:
+    if is_js and depth < 2:
         out: list[Action] = []
         for call in tool_calls_in_js(text, SHELL_TOOLS | PATCH_TOOLS):
             arg0 = call.args[0] if call.args else {}

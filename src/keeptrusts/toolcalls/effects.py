@@ -140,8 +140,17 @@ def effects_of(cmd: SimpleCommand) -> Effects:
     elif name in IN_PLACE and any(a.startswith(IN_PLACE[name]) for a in args):
         files = pos[1:] if not any(a in ("-e", "--expression") for a in args) else pos
         e.writes.extend(files)
-    elif name == "find" and any(a in ("-delete",) for a in args):
-        e.deletes.extend(p for p in pos if looks_like_path(p) or p in (".", ".."))
+    elif name == "find":
+        roots = []
+        for a in args:
+            if a.startswith(("-", "(", "!")):
+                break
+            roots.append(a)
+        execs = [args[k + 1] for k, a in enumerate(args[:-1]) if a in ("-exec", "-execdir", "-ok", "-okdir")]
+        if "-delete" in args or any(x.rsplit("/", 1)[-1] in DELETE_COMMANDS for x in execs):
+            e.deletes.extend(roots or ["."])
+        else:
+            e.reads.extend(roots)
     elif name == "truncate":
         e.writes.extend(pos)
     else:

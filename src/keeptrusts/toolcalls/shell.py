@@ -611,6 +611,8 @@ class ShellParser:
             return
         if name == "xargs":
             rest = _strip_xargs(args)
+            if rest and cmd.stdin_text is not None:   # xargs rm -rf <<< "/"
+                rest = rest + cmd.stdin_text.split()
             if rest:
                 self._nested_argv(rest, cmd, scope, depth, out, via="xargs", extra_feeds=set(cmd.feeds))
             return
@@ -768,9 +770,14 @@ def downloaded_files(cmd: SimpleCommand) -> list[str]:
     files = [t for op, t in cmd.redirects if op in (">", ">>", ">|", "&>")]
     args = cmd.args
     for k, a in enumerate(args):
-        if a in ("-o", "--output", "-O", "--output-document") and k + 1 < len(args):
-            if not (cmd.name == "curl" and a == "-O"):
-                files.append(args[k + 1])
+        short = re.fullmatch(r"-[A-Za-z]*([oO])", a) if not a.startswith("--") else None
+        if cmd.name == "curl" and short and short.group(1) == "O":
+            a = "-O"
+        elif short:
+            a = "-" + short.group(1)
+        if a in ("-o", "--output", "-O", "--output-document") and k + 1 < len(args) and \
+                not (cmd.name == "curl" and a == "-O"):
+            files.append(args[k + 1])
         elif a.startswith("--output=") or a.startswith("--output-document="):
             files.append(a.split("=", 1)[1])
         elif cmd.name == "curl" and a in ("-O", "--remote-name"):
