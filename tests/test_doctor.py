@@ -333,3 +333,11 @@ def test_proxy_variables(env, status, text):
 
 def test_mask_url_hides_credentials():
     assert mask_url("http://user:secret@proxy:8080") == "http://***@proxy:8080"
+
+
+def test_config_the_policies_refuse_fails_even_though_the_schema_accepts_it(tmp_path):
+    cfg = tmp_path / "re.yaml"
+    cfg.write_text("pack: {name: x, version: 1.0.0, enabled: true}\npolicies: {chain: [pii-detector]}\n"
+                   "policy:\n  pii-detector: {detect_patterns: ['(unclosed']}\n")
+    c = check_config(Context(str(cfg)))
+    assert c.status == FAIL and "refused" in c.message and "policy.pii-detector.detect_patterns" in c.message

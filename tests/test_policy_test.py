@@ -244,3 +244,25 @@ def test_completion_usage_and_truncation_from_a_responses_body():
                           "output": [{"type": "message", "content": [{"type": "output_text", "text": "Hi"}]}],
                           "usage": {"input_tokens": 10, "output_tokens": 2}})
     assert (c.text, c.finish_reason, c.usage.input_tokens, c.status) == ("Hi", "length", 10, "incomplete")
+
+
+def test_options_only_a_policy_can_judge_are_reported_before_any_case_runs(tmp_path):
+    class Picky(Policy):
+        kind = "kt-picky"
+        options_schema = {"pattern": str}
+
+        def __init__(self, options=None, context=None):
+            super().__init__(options, context)
+            import re
+            re.compile(self.options.get("pattern", ""))
+
+    REGISTRY["kt-picky"] = Picky
+    try:
+        config = CONFIG.replace("[kt-tripwire, audit-logger]", "[kt-picky]") + "policy: {kt-picky: {pattern: '(unclosed'}}\n"
+        write_pack(tmp_path, [case("x", "allow")], config=config)
+        r = CliRunner().invoke(cli, ["policy", "test", "--pack-dir", str(tmp_path)])
+        assert r.exit_code == 2 and "would refuse this config" in r.output and "policy.kt-picky" in r.output
+        doc = json.loads(CliRunner().invoke(cli, ["policy", "test", "--pack-dir", str(tmp_path), "--json"]).output)
+        assert doc["ok"] is False and "unterminated subpattern" in doc["error"]
+    finally:
+        del REGISTRY["kt-picky"]

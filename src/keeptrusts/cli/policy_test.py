@@ -9,6 +9,13 @@ import click
 
 from ..config import ConfigError, load_config
 from ..policytest import CaseError, run
+from ..preflight import policy_errors
+
+
+class InvalidInput(click.ClickException):
+    """The config or a case file is wrong (exit 2, like `kt policy lint`); failing cases exit 1."""
+
+    exit_code = 2
 
 
 def _find_config(file: str | None, pack_dir: str | None) -> str:
@@ -40,14 +47,21 @@ def policy_test(file: str | None, pack_dir: str | None, tests_dir: str | None, a
         if as_json:
             click.echo(json.dumps({"ok": False, "file": path, "error": exc.first_line(), "results": []}, indent=2))
             sys.exit(2)
-        raise click.ClickException(f"{exc.first_line()}; run `kt policy lint --file {path}` for every error") from None
+        raise InvalidInput(f"{exc.first_line()}; run `kt policy lint --file {path}` for every error") from None
+    refused = policy_errors(cfg)
+    if refused:
+        msg = f"{path}: the gateway would refuse this config: " + "; ".join(refused)
+        if as_json:
+            click.echo(json.dumps({"ok": False, "file": path, "error": msg, "results": []}, indent=2))
+            sys.exit(2)
+        raise InvalidInput(msg)
     try:
         results = run(cfg, tests_dir)
     except CaseError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "file": path, "error": str(exc), "results": []}, indent=2))
             sys.exit(2)
-        raise click.ClickException(f"{exc} (fix the test case file)") from None
+        raise InvalidInput(f"{exc} (fix the test case file)") from None
     ok = not any(r.counts_as_failure for r in results)
     if as_json:
         click.echo(json.dumps({"ok": ok, "file": path, "pack": {"name": cfg.pack.get("name"),
