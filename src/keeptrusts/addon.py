@@ -326,14 +326,14 @@ class Keeptrusts:
 
     # ------------------------------------------------------------------ request side
     def _new_record(self, flow: http.HTTPFlow, rt: Runtime | None, api: str, transport: str) -> dict:
-        mode = "reverse" if isinstance(flow.client_conn.proxy_mode, mode_specs.ReverseMode) or \
-            self._is_self_addressed(flow) else "explicit"
+        origin = flow.metadata.get("keeptrusts_origin") or {}
+        mode = origin.get("mode") or ("reverse" if self._is_self_addressed(flow) else "explicit")
         peer = flow.client_conn.peername
         target = rt.config.target() if rt else {}
         return {
             "id": "evt_" + uuid.uuid4().hex[:24], "timestamp": _now_iso(), "event_type": "decision",
             "mode": mode, "transport": transport, "client": f"{peer[0]}:{peer[1]}" if peer else None,
-            "method": flow.request.method, "host": flow.request.pretty_host, "path": flow.request.path.split("?", 1)[0],
+            "method": flow.request.method, "host": origin.get("host") or flow.request.pretty_host, "path": flow.request.path.split("?", 1)[0],
             "api": api, "provider": target.get("provider", "openai"), "target_id": target.get("id"),
             "config_name": rt.config.pack.get("name") if rt else None,
             "config_version": rt.config.pack.get("version") if rt else None,
@@ -388,6 +388,10 @@ class Keeptrusts:
                 self._answer(flow, errors.unavailable(f"Keeptrusts has no valid policy config: {self.config_error}",
                                                       "config_invalid"))
                 return
+            # Where the client sent it, before routing points it at the upstream.
+            flow.metadata["keeptrusts_origin"] = {
+                "host": flow.request.pretty_host,
+                "mode": "reverse" if self._is_self_addressed(flow) else "explicit"}
             if not self._route(flow, rt):
                 if not rt.egress_allowed(flow.request.host):
                     self._answer(flow, errors.GatewayError(
