@@ -9,7 +9,9 @@ from click.testing import CliRunner
 from keeptrusts.cli.main import cli
 from keeptrusts.exchange import TOOL_CALL_ARGS, TOOL_OUTPUT, USER
 from keeptrusts.policies import REGISTRY, Policy
-from keeptrusts.policytest import build_completion, build_exchange
+from keeptrusts.policytest import build_exchange, response_body
+from keeptrusts.wire.responses_json import judge_response_body
+from keeptrusts.wire.judge import PassJudge
 from keeptrusts.verdicts import BLOCK, FLAG, REDACT, Finding
 
 
@@ -224,7 +226,7 @@ def test_responses_request_becomes_typed_segments():
             "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "list files"}]},
                       {"type": "function_call", "name": "exec_command", "call_id": "c1", "arguments": '{"cmd":"ls"}'},
                       {"type": "function_call_output", "call_id": "c1", "output": "README.md"}]}
-    ex = build_exchange({"request": body, "headers": {"X-User-Id": "bob"}}, "s1")
+    ex, _ = build_exchange({"request": body, "headers": {"X-User-Id": "bob"}}, "s1")
     assert (ex.api, ex.transport, ex.model, ex.developer, ex.tools) == ("responses", "sse", "gpt-5", "bob", ["exec_command"])
     kinds = [(s.kind, s.text, s.tool_name) for s in ex.segments]
     assert kinds[1:] == [(USER, "list files", None), (TOOL_CALL_ARGS, '{"cmd":"ls"}', "exec_command"),
@@ -235,15 +237,36 @@ def test_responses_request_becomes_typed_segments():
 def test_chat_tool_message_gets_the_tool_name_of_its_call():
     msgs = [{"role": "assistant", "tool_calls": [{"id": "a", "function": {"name": "read_file", "arguments": "{}"}}]},
             {"role": "tool", "tool_call_id": "a", "content": "file body"}]
-    ex = build_exchange({"messages": msgs}, "s")
+    ex, _ = build_exchange({"messages": msgs}, "s")
     assert [(s.kind, s.tool_name) for s in ex.segments] == [(TOOL_CALL_ARGS, "read_file"), (TOOL_OUTPUT, "read_file")]
 
 
-def test_completion_usage_and_truncation_from_a_responses_body():
-    c = build_completion({"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"},
-                          "output": [{"type": "message", "content": [{"type": "output_text", "text": "Hi"}]}],
-                          "usage": {"input_tokens": 10, "output_tokens": 2}})
-    assert (c.text, c.finish_reason, c.usage.input_tokens, c.status) == ("Hi", "length", 10, "incomplete")
+def test_mocked_answers_take_the_shape_of_their_api():
+    assert response_body("chat", "hi")[1]["choices"][0]["message"]["content"] == "hi"
+    api, body = response_body("chat", {"output": [{"type": "message", "content": [{"type": "output_text", "text": "x"}]}]})
+    assert api == "responses"   # a responses body stays one, whatever the request was
+    _, _, c = judge_response_body(*response_body("responses", {
+        "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"},
+        "output": [{"type": "message", "content": [{"type": "output_text", "text": "Hi"}]}],
+        "usage": {"input_tokens": 10, "output_tokens": 2}}), PassJudge())
+    assert (c.text, c.finish_reason, c.usage.input_tokens, c.status) == ("Hi", "max_output_tokens", 10, "incomplete")
+
+
+def test_a_malformed_request_is_a_case_failure_not_a_crash(tmp_path):
+    bad = {"name": "bad-shape", "input": {"request": {"messages": "not a list"}}, "expected": {"verdict": "allow"}}
+    write_pack(tmp_path, [bad])
+    doc = json.loads(invoke("--pack-dir", str(tmp_path), "--json").output)
+    assert doc["ok"] is False and "not a valid chat request" in doc["results"][0]["failures"][0]
+
+
+def test_redaction_is_written_back_into_the_forwarded_body(tmp_path):
+    c = {"name": "json-body", "input": {"request": {"model": "m", "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "key=s3cr3t-value"}]}]}},
+         "expected": {"verdict": "redact", "forwarded_includes": ['"text": "key=<SECRET:test:00000000>"'],
+                      "forwarded_excludes": ["s3cr3t-value"]}}
+    write_pack(tmp_path, [c])
+    doc = json.loads(invoke("--pack-dir", str(tmp_path), "--json").output)
+    assert doc["ok"] is True, doc["results"][0]["failures"]
 
 
 def test_options_only_a_policy_can_judge_are_reported_before_any_case_runs(tmp_path):

@@ -5,11 +5,13 @@ reason_code}}`. Cases come from JSON files beside the config (`tests/<config ste
 `tests/*.json`; a file holds one case, a list of cases, or `{"cases": [...]}`) and from inline
 `testing.suites[].cases` in the config.
 
-The request side builds an Exchange without the wire parsers: `input.messages` (chat shape) and
-`input.request` (a chat-completions or responses body) become Segments. `upstream_response`
-mocks the provider: a string, a responses body (`output`), or a chat completion (`choices`);
-each completed item goes to the chain's `output_item` hook and the whole completion to
-`response`, as the gateway does at the end of a stream.
+Both sides go through the gateway's own wire code, so a case sees what live traffic sees:
+`input.messages` (chat shape) or `input.request` (a chat-completions or responses body) is parsed
+by `wire.requests.extract` and edits are written back with `wire.requests.apply`; `upstream_response`
+mocks the provider (a string, a responses body with `output`, or a chat completion with `choices`)
+and is judged by `wire.responses_json.judge_response_body`: each item through the chain's
+`output_item` hook, then the whole completion through `response`. Placeholders are not restored
+in tool calls here (the gateway restores them for the client), so checks see what policies left.
 
 Optional expectations beyond the reference: `expected.policy` (the policy whose verdict decided),
 `expected.forwarded_excludes` (strings that must not reach the provider or the client, e.g. the
@@ -18,6 +20,7 @@ and is reported, but does not fail the suite (behaviour not implemented yet).
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +28,12 @@ from typing import Any
 
 from .chain import Chain, ChainResult
 from .config import Config
-from .exchange import (ASSISTANT, OTHER, REASONING, SYSTEM, TOOL_CALL_ARGS, TOOL_OUTPUT, USER, Completion,
-                       Exchange, OutputItem, Segment, Usage)
+from .exchange import Completion, Exchange, OutputItem
 from .policies import PolicyContext
 from .redaction import Redactor
 from .verdicts import VERDICTS
+from .wire import requests as wire_requests
+from .wire.responses_json import judge_response_body
 
 # A fixed key: placeholders in test output are the same on every machine and every run.
 TEST_REDACTION_KEY = b"keeptrusts-policy-test-key-00000"
@@ -165,146 +169,68 @@ def discover(config: Config, tests_dir: str | Path | None = None) -> list[Case]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Building an Exchange from a case
+# Building an Exchange from a case: the gateway's own wire parsers, so a case sees what traffic sees
 
-_ROLE_KIND = {"system": SYSTEM, "developer": SYSTEM, "user": USER, "assistant": ASSISTANT, "tool": TOOL_OUTPUT,
-              "function": TOOL_OUTPUT}
-
-
-def _content_segments(content: Any, base: tuple, kind: str, role: str, **extra) -> list[Segment]:
-    if isinstance(content, str):
-        return [Segment(base, kind, content, role, **extra)]
-    out = []
-    if isinstance(content, list):
-        for j, part in enumerate(content):
-            if isinstance(part, str):
-                out.append(Segment(base + (j,), kind, part, role, **extra))
-            elif isinstance(part, dict) and isinstance(part.get("text"), str):
-                out.append(Segment(base + (j, "text"), kind, part["text"], role, **extra))
-    return out
-
-
-def _chat_segments(messages: list) -> list[Segment]:
-    segs: list[Segment] = []
-    names: dict[str, str] = {}
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            continue
-        role = m.get("role", "user")
-        kind = _ROLE_KIND.get(role, OTHER)
-        call_id = m.get("tool_call_id")
-        segs += _content_segments(m.get("content"), ("messages", i, "content"), kind, role,
-                                  tool_name=names.get(call_id) if call_id else m.get("name"), call_id=call_id)
-        for j, tc in enumerate(m.get("tool_calls") or []):
-            fn = tc.get("function") or {}
-            names[tc.get("id", "")] = fn.get("name")
-            if isinstance(fn.get("arguments"), str):
-                segs.append(Segment(("messages", i, "tool_calls", j, "function", "arguments"), TOOL_CALL_ARGS,
-                                    fn["arguments"], role, tool_name=fn.get("name"), call_id=tc.get("id")))
-    return segs
-
-
-def _responses_segments(body: dict) -> list[Segment]:
-    segs: list[Segment] = []
-    if isinstance(body.get("instructions"), str):
-        segs.append(Segment(("instructions",), SYSTEM, body["instructions"], "system"))
-    items = body.get("input")
-    if isinstance(items, str):
-        return segs + [Segment(("input",), USER, items, "user")]
-    names: dict[str, str] = {}
-    for i, it in enumerate(items or []):
-        if not isinstance(it, dict):
-            continue
-        t = it.get("type", "message")
-        base = ("input", i)
-        if t == "message":
-            role = it.get("role", "user")
-            segs += _content_segments(it.get("content"), base + ("content",), _ROLE_KIND.get(role, OTHER), role)
-        elif t in ("function_call", "custom_tool_call"):
-            key = "arguments" if t == "function_call" else "input"
-            names[it.get("call_id", "")] = it.get("name")
-            if isinstance(it.get(key), str):
-                segs.append(Segment(base + (key,), TOOL_CALL_ARGS, it[key], "assistant",
-                                    tool_name=it.get("name"), call_id=it.get("call_id")))
-        elif t in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
-            segs += _content_segments(it.get("output"), base + ("output",), TOOL_OUTPUT, "tool",
-                                      tool_name=names.get(it.get("call_id", "")), call_id=it.get("call_id"))
-        elif t == "reasoning":
-            for j, s in enumerate(it.get("summary") or []):
-                if isinstance(s, dict) and isinstance(s.get("text"), str):
-                    segs.append(Segment(base + ("summary", j, "text"), REASONING, s["text"], "assistant"))
-    return segs
-
-
-def _tool_names(body: dict) -> list[str]:
-    names = []
-    for t in body.get("tools") or []:
-        if isinstance(t, dict):
-            n = t.get("name") or (t.get("function") or {}).get("name")
-            if n:
-                names.append(n)
-    return names
-
-
-def build_exchange(inp: dict, session_id: str) -> Exchange:
-    """The Exchange the gateway would build for this case's request (wire-neutral, no mitmproxy)."""
-    body = dict(inp.get("request") or {})
+def request_body(inp: dict) -> tuple[str, dict]:
+    """(api, body) of the case's request: `input.request`, with `input.messages` as a chat request."""
+    body = copy.deepcopy(inp.get("request") or {})
     if "messages" in inp:
-        body.setdefault("messages", inp["messages"])
-    if "messages" in body:
-        api, path, segs = "chat", "/v1/chat/completions", _chat_segments(body["messages"])
-    else:
-        api, path, segs = "responses", "/v1/responses", _responses_segments(body)
+        body.setdefault("messages", copy.deepcopy(inp["messages"]))
+    return ("chat" if "messages" in body else "responses"), body
+
+
+def build_exchange(inp: dict, session_id: str) -> tuple[Exchange, dict]:
+    """The Exchange the gateway would build for this request, and the body it would forward."""
+    api, body = request_body(inp)
+    try:
+        segments, tools = wire_requests.extract(api, body)
+    except wire_requests.RequestShapeError as exc:
+        raise CaseError(f"input.request is not a valid {api} request: {exc}") from None
     headers = {str(k).lower(): str(v) for k, v in (inp.get("headers") or {}).items()}
     developer = headers.get("x-user-id") or headers.get("x-keeptrusts-agent-id")
-    return Exchange(api=api, transport="sse" if body.get("stream") else "http", path=path,
-                    model=body.get("model"), segments=segs, tools=_tool_names(body), developer=developer,
-                    session_id=session_id, headers=headers)
+    path = "/v1/chat/completions" if api == "chat" else "/v1/responses"
+    exchange = Exchange(api=api, transport="sse" if body.get("stream") else "http", path=path,
+                        model=body.get("model"), segments=segments, tools=tools, developer=developer,
+                        session_id=session_id, headers=headers)
+    return exchange, body
 
 
-def build_completion(resp: Any) -> Completion:
-    """The mocked provider answer as completed output items."""
+def response_body(api: str, resp: Any) -> tuple[str, dict]:
+    """(api, body) of the mocked provider answer: a string becomes one message in the request's API."""
+    if isinstance(resp, dict) and "output_text" in resp and "output" not in resp and "choices" not in resp:
+        resp = resp["output_text"]
     if isinstance(resp, str):
-        return Completion([OutputItem("message", resp)], finish_reason="stop", status="completed")
-    if not isinstance(resp, dict):
-        raise CaseError("upstream_response must be a string, a responses body (output) or a chat completion (choices)")
-    items: list[OutputItem] = []
-    usage = None
-    if "choices" in resp:
-        choice = (resp.get("choices") or [{}])[0]
-        msg = choice.get("message") or {}
-        if isinstance(msg.get("content"), str) and msg["content"]:
-            items.append(OutputItem("message", msg["content"], index=0))
-        for tc in msg.get("tool_calls") or []:
-            fn = tc.get("function") or {}
-            items.append(OutputItem("function_call", fn.get("arguments") or "", fn.get("name"), tc.get("id"), len(items)))
-        u = resp.get("usage") or {}
-        if u:
-            usage = Usage(u.get("prompt_tokens", 0), (u.get("prompt_tokens_details") or {}).get("cached_tokens", 0),
-                          u.get("completion_tokens", 0))
-        return Completion(items, choice.get("finish_reason") or "stop", usage, "completed")
-    if "output_text" in resp and "output" not in resp:
-        items.append(OutputItem("message", resp["output_text"]))
-    for it in resp.get("output") or []:
-        t = it.get("type")
-        if t == "message":
-            text = "".join(c.get("text", "") for c in it.get("content") or [] if isinstance(c, dict))
-            items.append(OutputItem("message", text, index=len(items)))
-        elif t == "function_call":
-            items.append(OutputItem(t, it.get("arguments", ""), it.get("name"), it.get("call_id"), len(items)))
-        elif t == "custom_tool_call":
-            items.append(OutputItem(t, it.get("input", ""), it.get("name"), it.get("call_id"), len(items)))
-        elif t == "local_shell_call":
-            items.append(OutputItem(t, json.dumps(it.get("action") or {}), "local_shell", it.get("call_id"), len(items)))
-        elif t == "reasoning":
-            text = "".join(s.get("text", "") for s in it.get("summary") or [] if isinstance(s, dict))
-            items.append(OutputItem(t, text, index=len(items)))
-    u = resp.get("usage") or {}
-    if u:
-        usage = Usage(u.get("input_tokens", 0), (u.get("input_tokens_details") or {}).get("cached_tokens", 0),
-                      u.get("output_tokens", 0), (u.get("output_tokens_details") or {}).get("reasoning_tokens", 0))
-    finish = "length" if (resp.get("incomplete_details") or {}).get("reason") == "max_output_tokens" else "stop"
-    return Completion(items, finish, usage, resp.get("status", "completed"))
+        if api == "chat":
+            return api, {"object": "chat.completion", "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": resp}}]}
+        return "responses", {"object": "response", "status": "completed", "output": [
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": resp}]}]}
+    if isinstance(resp, dict) and "choices" in resp:
+        return "chat", copy.deepcopy(resp)
+    if isinstance(resp, dict) and "output" in resp:
+        return "responses", copy.deepcopy(resp)
+    raise CaseError("upstream_response must be a string, a responses body (output) or a chat completion (choices)")
+
+
+class ChainJudge:
+    """The wire layer's OutputJudge, backed by the chain, as the addon's (without placeholder restore)."""
+
+    def __init__(self, chain: Chain, exchange: Exchange, result: ChainResult):
+        self.chain, self.exchange, self.result = chain, exchange, result
+
+    def item(self, item: OutputItem) -> str | None:
+        res = self.chain.output_item(self.exchange, item)
+        self.result.extend(res)
+        return res.blocked.message if res.blocked else None
+
+    def done(self, completion: Completion) -> str | None:
+        self.exchange.completion = completion
+        res = self.chain.response(self.exchange)
+        self.result.extend(res)
+        return res.blocked.message if res.blocked else None
+
+    def restore(self, text: str) -> str:
+        return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,23 +242,20 @@ def _norm_reason(code: str | None) -> str:
 
 
 def run_case(chain: Chain, case: Case) -> CaseResult:
-    exchange = build_exchange(case.input, session_id=f"policy-test:{case.name}")
     result = ChainResult()
     error = None
+    forwarded: list[str] = []
     try:
+        exchange, body = build_exchange(case.input, session_id=f"policy-test:{case.name}")
         result.extend(chain.request(exchange))
-        resp = case.input.get("upstream_response")
-        if resp is not None and not result.blocked:
-            completion = build_completion(resp)
-            exchange.completion = Completion([], completion.finish_reason, completion.usage, completion.status)
-            for item in completion.items:
-                r = chain.output_item(exchange, item)
-                result.extend(r)
-                exchange.completion.items.append(item)
-                if r.blocked:
-                    break
-            if not result.blocked:
-                result.extend(chain.response(exchange))
+        if not result.blocked:
+            wire_requests.apply(body, exchange.segments)
+            forwarded += [s.text for s in exchange.segments] + [json.dumps(body, ensure_ascii=False)]
+            resp = case.input.get("upstream_response")
+            if resp is not None:
+                api, rbody = response_body(exchange.api, resp)
+                _, _, completion = judge_response_body(api, rbody, ChainJudge(chain, exchange, result))
+                forwarded += [i.text for i in completion.items] + [json.dumps(rbody, ensure_ascii=False)]
     except CaseError as exc:
         error = str(exc)
     verdict, reason = result.verdict, result.reason_code
@@ -347,13 +270,11 @@ def run_case(chain: Chain, case: Case) -> CaseResult:
         failures.append(f"reason_code: expected {exp['reason_code']}, got {reason}")
     if "policy" in exp and (top.policy if top else None) != exp["policy"]:
         failures.append(f"policy: expected {exp['policy']}, got {top.policy if top else None}")
-    forwarded = "\n".join([s.text for s in exchange.segments] +
-                          [i.text for i in (exchange.completion.items if exchange.completion else [])])
     for s in exp.get("forwarded_excludes") or []:
-        if s in forwarded:
+        if any(s in text for text in forwarded):
             failures.append(f"forwarded text still contains {_preview(s)}")
     for s in exp.get("forwarded_includes") or []:
-        if s not in forwarded:
+        if not any(s in text for text in forwarded):
             failures.append(f"forwarded text lacks {_preview(s)}")
     scores = {v.policy: v.score for v in result.verdicts if v.policy == "quality-scorer" and v.score is not None}
     return CaseResult(case, verdict, reason, top.policy if top else None, failures,
