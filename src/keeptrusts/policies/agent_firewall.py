@@ -170,6 +170,7 @@ class AgentFirewall(Policy):
         findings = [Finding(type=m.rule.id, action=BLOCK if m.rule.action == "block" else FLAG, where=f"output[{item.index}]",
                             rule=m.rule.id, evidence=_show(m.command.text or " ".join(m.command.argv) or src))
                     for m, src in matches]
+        findings.sort(key=lambda f: f.action != BLOCK)   # the blocking findings first, in rule order
         blocking = next(((m, src) for m, src in matches if m.rule.action == "block"), None)
         if blocking:
             m, src = blocking

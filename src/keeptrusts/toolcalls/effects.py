@@ -93,10 +93,11 @@ def effects_of(cmd: SimpleCommand) -> Effects:
     name, args = cmd.name, cmd.args
     if cmd.file_ops:   # apply_patch: adds/updates/moves write, deletes and moves delete
         for o in cmd.file_ops:
-            (e.deletes if o.op == "delete" else e.writes).append(o.path)
-            if o.move_to:
+            if o.move_to:   # an update that moves: the old file goes, the new one is written
                 e.deletes.append(o.path)
                 e.writes.append(o.move_to)
+            else:
+                (e.deletes if o.op == "delete" else e.writes).append(o.path)
         e.paths = list(dict.fromkeys(e.writes + e.deletes))
         return e
     pos = positionals(cmd)
