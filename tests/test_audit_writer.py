@@ -126,3 +126,10 @@ def test_hmac_key_mismatch_is_refused_at_start(tmp_path):
         AuditWriter(db, hmac_key=b"x" * 32).start()
     with pytest.raises(AuditError, match="KEEPTRUSTS_AUDIT_HMAC_KEY"):
         AuditWriter(db, hmac_key=b"").start()
+
+
+def test_a_bare_pricing_block_applies_to_every_target(tmp_path):
+    db = tmp_path / "audit.db"
+    with AuditWriter(db, pricing_overrides={"input": 2.0, "output": 4.0}) as w:
+        w.submit(record(1, target_id="anything")).result(5)
+    assert EventStore(db).get(record(1)["id"])["cost_usd"] == pytest.approx((1000 * 2.0 + 50 * 4.0) / 1e6)

@@ -175,3 +175,16 @@ def test_tail_follow_sees_rows_while_the_gateway_writes(tmp_path):
         proc.kill()
         proc.wait(5)
         w.close()
+
+
+def test_keyed_chain_written_by_the_gateway_verifies_with_the_env_key(tmp_path, monkeypatch):
+    """The gateway and `kt audit verify` both take the key from KEEPTRUSTS_AUDIT_HMAC_KEY."""
+    db = tmp_path / "audit.db"
+    monkeypatch.setenv("KEEPTRUSTS_AUDIT_HMAC_KEY", "0123456789abcdef0123456789abcdef")
+    with AuditWriter(db) as w:
+        w.submit(record(1)).result(5)
+    env = {"KEEPTRUSTS_AUDIT_HMAC_KEY": "0123456789abcdef0123456789abcdef"}
+    r = run("audit", "verify", "--db", db, env=env)
+    assert r.exit_code == 0 and "hmac-sha256" in r.output
+    r = run("audit", "verify", "--db", db, env={"KEEPTRUSTS_AUDIT_HMAC_KEY": ""})
+    assert r.exit_code == 1 and "set KEEPTRUSTS_AUDIT_HMAC_KEY" in r.output

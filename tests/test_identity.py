@@ -157,3 +157,17 @@ def test_budget_blocks_over_daily_limit_with_budget_and_spend(tmp_path):
         hit = budgets.check("bob")
         assert hit.period == "monthly" and "monthly budget $0.0080, spent $0.0083 this month" in hit.message
     assert Budgets(cfg(), db).check_budget("alice") is None    # no budgets configured
+
+
+def test_module_level_check_budget_for_the_addon(tmp_path):
+    from keeptrusts import identity
+    db = tmp_path / "audit.db"
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with AuditWriter(db) as w:
+        identity.configure_budgets(cfg("budgets:\n  developers: {zoe: {daily_usd: 0.001}}\n"), db, w)
+        assert identity.check_budget("zoe") is None
+        w.submit(record(1, developer="zoe", timestamp=now)).result(5)
+        assert identity.check_budget("zoe").startswith("Budget exceeded for zoe: daily budget $0.0010")
+        assert identity.check_budget("someone-else") is None and identity.check_budget(None) is None
+    identity.configure_budgets(cfg(), db)
+    assert identity.check_budget("zoe") is None

@@ -392,3 +392,24 @@ class Budgets:
     def check_budget(self, developer: str | None) -> str | None:
         hit = self.check(developer)
         return hit.message if hit else None
+
+
+# The addon's entry points for budgets: configure once per config (re)load, check per request.
+_BUDGETS: Budgets | None = None
+
+
+def configure_budgets(config, db_path: str | Path | None = None, writer=None) -> Budgets:
+    """Install the budgets of `config` (spend read from `db_path`; `writer` keeps the cache fresh)."""
+    global _BUDGETS
+    _BUDGETS = Budgets(config, db_path)
+    if writer is not None:
+        _BUDGETS.attach(writer)
+    return _BUDGETS
+
+
+def check_budget(developer: str | None) -> str | None:
+    """None, or "Budget exceeded for alice: daily budget $20.00, spent $20.13 today (UTC); ..." (answer 429)."""
+    if _BUDGETS is None:
+        for cfg, _resolver in list(_RESOLVERS.values())[-1:]:   # not configured: the config last seen
+            configure_budgets(cfg)
+    return _BUDGETS.check_budget(developer) if _BUDGETS is not None else None

@@ -11,17 +11,15 @@ import hashlib
 import hmac
 import json
 import os
-import re
 
 GENESIS = "0" * 64
 HMAC_ENV = "KEEPTRUSTS_AUDIT_HMAC_KEY"
 
 
 def key_from_env() -> bytes | None:
+    """The key is the variable's UTF-8 bytes as given (hex or not), so every process agrees on it."""
     raw = os.environ.get(HMAC_ENV)
-    if not raw:
-        return None
-    return bytes.fromhex(raw) if re.fullmatch(r"(?:[0-9a-fA-F]{2}){16,}", raw) else raw.encode()
+    return raw.encode("utf-8") if raw else None
 
 
 def key_id(key: bytes | None) -> str | None:

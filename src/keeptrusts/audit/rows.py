@@ -43,7 +43,9 @@ def build(record: dict, pricing_overrides: dict | None = None) -> tuple[dict, di
     if usage:
         for k in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"):
             row[k] = int(usage.get(k) or 0)
-    target_pricing = (pricing_overrides or {}).get(record.get("target_id")) if pricing_overrides else None
+    target_pricing = None
+    if pricing_overrides:
+        target_pricing = pricing_overrides.get(record.get("target_id")) or pricing_overrides.get("*")
     row["cost_usd"], row["price_source"] = pricing.cost_usd(record.get("model"), usage, target_pricing,
                                                             record.get("target_id"))
     durations = record.get("durations") or {}

@@ -58,6 +58,15 @@ def _check_key(conn: sqlite3.Connection, key: bytes | None, db_path: Path) -> No
                          "or point the gateway at a new audit db (a chain uses one key from its first row)")
 
 
+def _keyed_by_target(overrides: dict | None) -> dict:
+    """{target id: pricing block}; a bare pricing block (input/output/... keys) applies to every target."""
+    if not overrides:
+        return {}
+    if set(overrides) <= {"input", "cached_input", "output", "models"}:
+        return {"*": overrides}
+    return dict(overrides)
+
+
 def chain_head(conn: sqlite3.Connection) -> tuple[int, str]:
     row = conn.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     return (row[0], row[1]) if row else (0, GENESIS)
@@ -70,12 +79,15 @@ class AuditWriter:
                  on_connect: Callable[[sqlite3.Connection], None] | None = None):
         """`hmac_key` None reads KEEPTRUSTS_AUDIT_HMAC_KEY; `outbox` is a ControlPlaneConfig or None.
 
+        `pricing_overrides`: {target id: `providers.targets[].pricing` block} (see keeptrusts.pricing),
+        or one bare pricing block for every target.
+
         `synchronous` FULL fsyncs each group commit (survives power loss; kill -9 needs only NORMAL).
         `on_connect` lets tests shape the connection (e.g. a page limit to simulate a full disk).
         """
         self.db_path = Path(db_path) if db_path else paths.audit_db()
         self.hmac_key = hmac_key if hmac_key is not None else key_from_env()
-        self.pricing_overrides = pricing_overrides or {}
+        self.pricing_overrides = _keyed_by_target(pricing_overrides)
         self.outbox = outbox
         self.synchronous = synchronous
         self.busy_timeout_ms = busy_timeout_ms
