@@ -67,13 +67,15 @@ class CodexRun:
 class Codex:
     """One Codex installation pointed at one base URL. `run(prompt)` runs `codex exec` once."""
 
-    def __init__(self, binary: Path, home: Path, workspace: Path, base_url: str, *, api_key: str = DUMMY_KEY,
+    def __init__(self, binary: Path, home: Path, workspace: Path, base_url: str | None, *, api_key: str = DUMMY_KEY,
                  extra_config: str = "", env: dict | None = None):
         self.binary, self.home, self.workspace = binary, home, workspace
         home.mkdir(parents=True, exist_ok=True)
         workspace.mkdir(parents=True, exist_ok=True)
-        # Codex ignores OPENAI_BASE_URL; openai_base_url in config.toml is what points it.
-        (home / "config.toml").write_text(f'openai_base_url = "{base_url}"\n{extra_config}')
+        # Codex ignores OPENAI_BASE_URL; openai_base_url in config.toml is what points it (None: the
+        # default https://api.openai.com/v1, for explicit-proxy mode).
+        base = f'openai_base_url = "{base_url}"\n' if base_url else ""
+        (home / "config.toml").write_text(base + extra_config)
         self.env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
         self.env.update(CODEX_HOME=str(home), CODEX_API_KEY=api_key)
         self.env.update(env or {})
