@@ -99,6 +99,8 @@ def test_show_prints_the_exchange_with_redactions_but_no_values(db):
     assert "table:gpt-4o" in r.output
     r = run("events", "show", record(3)["id"][4:], "--db", db, "--json")   # without "evt_", JSON
     assert json.loads(json.loads(r.output)["request_body"]) == json.loads(responses_body(2))
+    r = run("events", "show", "evt_0000", "--db", db)
+    assert r.exit_code == 1 and "matches 3 events" in r.output
     r = run("events", "show", "evt_nope", "--db", db)
     assert r.exit_code == 1 and "no event evt_nope" in r.output
 

@@ -108,6 +108,10 @@ class EventStore:
             row["request_body"] = items_mod.join(row["request_format"], row["request_skeleton"], self.item)
         return row
 
+    def count_prefix(self, event_id: str) -> int:
+        prefix = event_id if event_id.startswith(("evt_", "anc_")) else f"evt_{event_id}"
+        return self.conn.execute("SELECT COUNT(*) FROM events WHERE id LIKE ?", (prefix + "%",)).fetchone()[0]
+
     def item(self, h: str) -> str | None:
         r = self.conn.execute("SELECT body FROM items WHERE hash = ?", (h,)).fetchone()
         return r[0] if r else None

@@ -103,6 +103,9 @@ def show(event_id: str, db, as_json: bool, full: bool) -> None:
     store = open_store(db)
     row = store.get(event_id, with_body=True)
     if row is None:
+        n = store.count_prefix(event_id)
+        if n > 1:
+            raise click.ClickException(f"{event_id} matches {n} events in {store.db_path}: give more of the id")
         raise click.ClickException(f"no event {event_id} in {store.db_path}: list ids with `kt events tail`")
     ev = event_json(row, with_body=True)
     if as_json:
