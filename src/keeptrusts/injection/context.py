@@ -1,0 +1,49 @@
+"""Where a match sits: inside an HTML comment or a CSS-hidden element, or quoted as a mention.
+
+Cheap look-backs from the match start, run only for the few matches a text has.
+"""
+from __future__ import annotations
+
+import re
+
+LOOKBACK = 4000
+_HIDDEN_STYLE = re.compile(
+    r"(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|em|rem|pt|%)?\s*[;\"']|opacity\s*:\s*0(?:\.0+)?\s*[;\"']"
+    r"|color\s*:\s*(?:#fff(?:fff)?\b|white\b|rgba?\(\s*255\s*,\s*255\s*,\s*255|transparent\b)"
+    r"|(?:height|width|max-height)\s*:\s*0(?:px)?\s*[;\"']|left\s*:\s*-\d{3,}px|text-indent\s*:\s*-\d{3,}"
+    r"|clip\s*:\s*rect\(\s*0|\shidden\s*(?:>|=|\s)|\baria-hidden\s*=\s*[\"']true|\bclass\s*=\s*[\"'][^\"']*\b(?:sr-only|visually-hidden|hidden)\b)",
+    re.IGNORECASE)
+_OPEN_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
+_QUOTES = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d", "\u2018": "\u2019", "«": "»"}
+
+
+def in_html_comment(text: str, pos: int) -> bool:
+    lo = max(0, pos - LOOKBACK)
+    opened = text.rfind("<!--", lo, pos)
+    return opened != -1 and text.find("-->", opened, pos) == -1
+
+
+def in_hidden_element(text: str, pos: int) -> bool:
+    """Inside an element whose style or class hides it (white-on-white, display:none, ...)."""
+    lo = max(0, pos - LOOKBACK)
+    chunk = text[lo:pos]
+    if "<" not in chunk:
+        return False
+    for m in reversed(list(_OPEN_TAG.finditer(chunk))):
+        if not _HIDDEN_STYLE.search(m.group(0)):
+            continue
+        tag = m.group(1).lower()
+        # Hidden unless the element was closed before the match.
+        return f"</{tag}" not in chunk[m.end():].lower()
+    return False
+
+
+def quoted_mention(text: str, start: int, end: int) -> bool:
+    """The match is a quoted phrase ("ignore previous instructions"), as docs and tests cite attacks."""
+    before = text[max(0, start - 2):start]
+    after = text[end:end + 3]
+    for ch in reversed(before):
+        close = _QUOTES.get(ch)
+        if close:
+            return close in after
+    return False

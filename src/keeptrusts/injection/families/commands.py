@@ -1,0 +1,46 @@
+"""Requests inside data to run commands or move data: the agent is the tool the attacker aims.
+
+These count only in tool outputs (a user may well ask the agent to run `curl | sh`); a README's
+"run the following command to install" alone weighs little, and gains weight with the stealth,
+secret-file or AI-addressing signals next to it.
+"""
+from ..rule import UNTRUSTED, rules
+
+FAMILY = "embedded_command"
+
+_SECRET_FILES = (r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFILE%)/\.(?:ssh|aws|gnupg|netrc|npmrc|pypirc|docker/config\.json|kube|config/gh|git-credentials|bash_history|zsh_history|env)"
+                 r"|\bid_(?:rsa|ed25519|ecdsa|dsa)\b|\.aws/credentials|\.git-credentials|/etc/shadow|\bauth\.json\b|\.codex/auth|\.env\b")
+
+ANCHORS = {
+    "pipe_to_shell": r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b",
+    "run_this_addressed": r"(?:run|execute|exec|invoke|call)\s+(?:the\s+following|this|these)\s+(?:(?:shell|bash|terminal|powershell|python)\s+)?(?:command|script|code|snippet|one-liner)",
+    "before_answering_do": r"\b(?:before|prior\s+to|after|instead\s+of|rather\s+than)\s+(?:you\s+)?(?:answering|responding|replying|continuing|summari[sz]ing|completing|finishing|proceeding|answer|respond|reply|continue|summari[sz]e|doing\s+anything\s+else|anything\s+else)\b",
+    "read_secret_file": _SECRET_FILES,
+    "send_secrets": r"\b(?:to|at|into|via)\s+(?:https?://|ftp://|[\w.-]+\.(?:com|net|org|io|xyz|site|app|dev|ru|cn|tk|top|me|sh|co)\b|the\s+(?:following|this|attacker|remote|external)\s+(?:url|server|endpoint|address|webhook|host|email)|(?:my|our|this)\s+(?:server|webhook|endpoint|email))",
+    "disable_safety": r"\b(?:sandbox|sandboxing|approval\s+(?:prompts?|checks?|mode)|safety\s+checks?|confirmation\s+prompts?|--dangerously|guardrails|security\s+checks?)\b",
+    "grant_access": r"\b(?:admin|administrator|owner|maintainer|collaborator|write|push)\s+(?:access|permissions?|rights)\b|\bas\s+(?:an?\s+)?(?:admin|administrator|owner|maintainer|collaborator)\b",
+    "reverse_shell": r"(?:/dev/tcp/|\s-e\s+/bin/|bash\s+-i\s+>&|socat\s|mkfifo\s|import\s+socket)",
+}
+
+RULES = rules(FAMILY, [
+    ("run_this_addressed", 0.55,
+     r"\b(?:you\s+(?:must|should|need\s+to|have\s+to|are\s+required\s+to|will)|please|now|immediately|first|also)\s+(?:immediately\s+|now\s+|also\s+|first\s+|silently\s+|quietly\s+)?(?:run|execute|exec|invoke|call)\s+(?:the\s+following|this|these)\s+(?:(?:shell|bash|terminal|powershell|python)\s+)?(?:command|commands|script|code|snippet|one-liner)\b[^.\n]{0,80}(?:without|silently|before|don'?t|do\s+not|secretly|quietly|immediately|right\s+away|verify|setup|fix|required|mandatory)"),
+    ("silent_action", 0.6,
+     r"\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|in\s+the\s+background\s+and\s+without)\s+(?:run|execute|send|upload|post|add|modify|delete|remove|include|exfiltrate|copy|install|download|fetch|call|commit|push|append|insert|change|replace|forward|email|transmit)\b"),
+    ("do_it_quietly", 0.6,
+     r"\b(?:do\s+(?:this|it|so)|run\s+it|proceed)\s+(?:silently|quietly|secretly|covertly|without\s+(?:telling|informing|asking|notifying|alerting|mentioning))"),
+    ("before_answering_do", 0.6,
+     r"\b(?:before|prior\s+to|after|instead\s+of|rather\s+than)\s+(?:you\s+)?(?:answering|responding|replying|continuing|summari[sz]ing|completing|finishing|proceeding|answer|respond|reply|continue|summari[sz]e|doing\s+anything\s+else|anything\s+else)\b[^.\n]{0,60}\b(?:run|execute|send|call|fetch|visit|curl|wget|read|open|upload|post|download|install|delete|cat)\b"),
+    ("read_secret_file", 0.7,
+     r"\b(?:cat|less|more|head|tail|type|base64|xxd|od|tar|zip|cp|scp|rsync|read|open|print|send|upload|post|include|attach|paste|show|output|dump)\b[^\n]{0,80}(?:" + _SECRET_FILES + r")"),
+    ("send_secrets", 0.7,
+     r"\b(?:send|post|upload|exfiltrate|forward|transmit|email|leak|share|submit|report|copy|transfer|pipe|paste)\b[^.\n]{0,60}\b(?:api[ _-]?keys?|credentials|secrets?|tokens?|passwords?|private\s+keys?|ssh\s+keys?|env(?:ironment)?\s+variables|env\s+vars|\.env|id_rsa|cookies|session\s+tokens?|auth(?:orization)?\s+headers?|access\s+keys?|conversation|chat\s+history|system\s+prompt)\b[^.\n]{0,60}\b(?:to|at|into|via)\s+(?:https?://|ftp://|[\w.-]+\.(?:com|net|org|io|xyz|site|app|dev|ru|cn|tk|top|me|sh|co)\b|the\s+(?:following|this|attacker|remote|external)\s+(?:url|server|endpoint|address|webhook|host|email)|(?:my|our|this)\s+(?:server|webhook|endpoint|email))"),
+    ("pipe_to_shell", 0.3,
+     r"\b(?:curl|wget|iwr|Invoke-WebRequest|fetch)\b[^|\n]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b"),
+    ("reverse_shell", 0.65,
+     r"(?:/dev/tcp/[\w.-]+/\d+|\bnc(?:at)?\s+(?:-\w+\s+)*-e\s+/bin/(?:ba)?sh|\bbash\s+-i\s+>&|\bsocat\s+[^\n]{0,80}exec:|\bmkfifo\s+/tmp/\w+;\s*nc\b|python[23]?\s+-c\s+['\"]import\s+socket,\s*subprocess)"),
+    ("disable_safety", 0.6,
+     r"\b(?:disable|turn\s+off|skip|bypass|remove)\s+(?:the\s+)?(?:sandbox|sandboxing|approval\s+(?:prompts?|checks?|mode)|safety\s+checks?|confirmation\s+prompts?|--dangerously|guardrails|security\s+checks?)\b[^.\n]{0,40}\b(?:and|then|before|to)\s+(?:run|execute|install|delete|send)"),
+    ("grant_access", 0.55,
+     r"\b(?:add|grant|give|invite)\s+[^.\n]{0,40}\b(?:as\s+(?:an?\s+)?(?:admin|administrator|owner|maintainer|collaborator)|(?:admin|write|owner|push)\s+(?:access|permissions?|rights))\b[^.\n]{0,60}\b(?:without|silently|quietly|immediately|do\s+not\s+tell)"),
+], UNTRUSTED, anchors=ANCHORS)

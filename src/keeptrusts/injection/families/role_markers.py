@@ -1,0 +1,50 @@
+"""Fake role headers, chat-template tokens and fake tool-result boundaries.
+
+Text that claims to be a system or developer message, or closes the tool output early, tries to
+make the model read what follows with more authority than data has. XML-ish tags count only in
+tool outputs: Codex itself wraps AGENTS.md and context in tags inside user messages.
+"""
+from ..rule import ANY, UNTRUSTED, rules
+
+FAMILY = "role_marker"
+
+ANCHORS = {
+    "role_tag": r"<(?:system|developer|admin|sudo|override|hidden_instructions|secret_instructions|important_instructions|assistant_instructions|ai_instructions|instructions_for_ai|agent_instructions)",
+    "json_role_system": r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']",
+    "fake_tool_result": r"</(?:tool_output|tool_result|tool_response|function_results|function_output|function_response|tool|output|result|search_results|document|context|untrusted_content|file_content|user_input|data)>",
+    "human_assistant_turns": r"\n\n(?:Assistant|A):",
+}
+
+RULES = rules(FAMILY, [
+    ("chat_template_token", 0.75,
+     r"<\|(?:im_start|im_end|im_sep|endoftext|endofprompt|system|user|assistant|developer|start_header_id|end_header_id|eot_id|begin_of_text|end_of_text|start|end|message|channel|constrain|return|call|tool|tool_call|tool_response|ipython|eom_id|fim_prefix|fim_middle|fim_suffix|end_of_turn|start_of_turn)\|>"),
+    ("inst_tokens", 0.7, r"(?:\[/?INST\]|<</?SYS>>|<start_of_turn>(?:user|model|system)|<end_of_turn>|\[/?SYSTEM_PROMPT\]|\[AVAILABLE_TOOLS\]|\[TOOL_RESULTS\])", ANY, True),
+    ("fake_role_header", 0.6,
+     r"(?:^|\n)[ \t]*[\[(<#*>=-]*[ \t]*(?:system|developer|admin|administrator|root|operator|openai|anthropic)[ \t]+(?:message|prompt|instructions?|override|directive|update|notice|command|note|policy)[ \t]*[\])>*=-]*[ \t]*:",
+     UNTRUSTED),
+    ("bracket_role", 0.6,
+     r"(?:^|\n)[ \t]*\[(?:system|developer|admin|SYSTEM\s+MESSAGE|SYSTEM\s+NOTE|SYSTEM\s+OVERRIDE|ADMIN\s+OVERRIDE|DEVELOPER\s+MESSAGE|DEVELOPER\s+NOTE|assistant\s+instructions)\]",
+     UNTRUSTED),
+    ("role_tag", 0.5,
+     r"<(?:system|system_prompt|system-prompt|systemprompt|system_message|developer|developer_message|admin|sudo|override|hidden_instructions|secret_instructions|important_instructions|assistant_instructions|ai_instructions|instructions_for_ai|agent_instructions)(?:\s[^>\n]{0,40})?>",
+     UNTRUSTED),
+    ("boundary_text", 0.65,
+     r"(?:^|\n)[ \t]*[-=#*\[<]*[ \t]*(?:BEGIN|START)[ \t_]+(?:NEW[ \t_]+)?(?:SYSTEM|DEVELOPER|ADMIN)[ \t_]+(?:PROMPT|MESSAGE|INSTRUCTIONS|OVERRIDE)",
+     UNTRUSTED, True),
+    ("end_of_data", 0.55,
+     r"(?:^|\n)[ \t]*[-=#*\[<]*[ \t]*(?:END|CLOSE)[ \t_]+OF[ \t_]+(?:USER[ \t_]+INPUT|TOOL[ \t_]+OUTPUT|FUNCTION[ \t_]+OUTPUT|DOCUMENT|FILE|DATA|CONTEXT|SEARCH[ \t_]+RESULTS?|WEB[ \t_]+PAGE|UNTRUSTED[ \t_]+CONTENT|EMAIL|ISSUE)[ \t]*[-=#*\]>]*[ \t]*(?:\n|$)",
+     UNTRUSTED, True),
+    ("fake_tool_result", 0.6,
+     r"(?:</(?:tool_output|tool_result|tool_response|function_results|function_output|function_response|tool|output|result|search_results|document|context|untrusted_content|file_content|user_input|data)>[ \t]*\n[^\n]{0,40}(?:<(?:system|assistant|developer|user|instructions|human)\b|\b(?:system|assistant|developer|user|human)\s*:))",
+     UNTRUSTED),
+    ("fake_function_call_xml", 0.55,
+     r"<(?:function_calls|antml:function_calls|tool_calls?|invoke\s+name=|function_results)\b",
+     UNTRUSTED),
+    ("harmony_recipient", 0.6, r"\bassistant\s+to=(?:functions|container|python|browser|repo_browser)\.", ANY),
+    ("json_role_system", 0.3, r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']\s*,\s*[\"']content[\"']\s*:\s*[\"'][^\"'\n]{0,80}\b(?:ignore|disregard|you\s+are\s+now|new\s+instructions|must|reveal)",
+     UNTRUSTED),
+    ("human_assistant_turns", 0.45, r"\n\n(?:Human|H):[^\n]{1,200}\n\n(?:Assistant|A):", UNTRUSTED, True),
+    ("chat_transcript_role", 0.4,
+     r"(?:^|\n)[ \t]*(?:###[ \t]*)?(?:System|SYSTEM|Developer|DEVELOPER)[ \t]*:[ \t]*(?:You\s+are|you\s+are|Ignore|ignore|Disregard|From\s+now|New\s+instructions|Your\s+(?:new\s+)?task|The\s+assistant\s+(?:must|should|will))",
+     UNTRUSTED, True),
+], anchors=ANCHORS)
