@@ -19,6 +19,25 @@ def _money(v: float) -> str:
     return f"${v:,.2f}" if v >= 1 or v == 0 else f"${v:.4f}"
 
 
+def _nice_ceiling(v: float) -> float:
+    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at or above v."""
+    import math
+    if v <= 0:
+        return 1.0
+    exp = 10 ** math.floor(math.log10(v))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * exp >= v * 1.0001:
+            return m * exp
+    return 10 * exp
+
+
+def _axis_money(v: float, step: float) -> str:
+    if step >= 1:
+        return f"${v:,.0f}"
+    decimals = max(2, -int(__import__("math").floor(__import__("math").log10(step))))
+    return f"${v:,.{decimals}f}"
+
+
 def _days(start: str, end: str) -> list[str]:
     d0, d1 = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     return [(d0 + dt.timedelta(days=i)).isoformat() for i in range((d1 - d0).days + 1)]
@@ -39,7 +58,7 @@ def spend_chart(daily: list[dict], width: int = 860, height: int = 300) -> str:
     for r in daily:
         s = r["developer"] if r["developer"] in shown else "others"
         stack[r["day"]][s] += r["cost_usd"]
-    top = max(sum(v.values()) for v in stack.values()) or 1.0
+    top = _nice_ceiling(max(sum(v.values()) for v in stack.values()))
     left, bottom, right, top_pad = 64, 40, 16, 16
     plot_w, plot_h = width - left - right, height - bottom - top_pad
     bar_w = plot_w / len(days)
@@ -48,7 +67,8 @@ def spend_chart(daily: list[dict], width: int = 860, height: int = 300) -> str:
     for i in range(5):                                     # gridlines with dollar labels
         y = top_pad + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="ax">{_money(top * i / 4)}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="ax">'
+                     f'{_axis_money(top * i / 4, top / 4)}</text>')
     label_every = max(1, len(days) // 10)
     for i, day in enumerate(days):
         x = left + i * bar_w
@@ -65,10 +85,12 @@ def spend_chart(daily: list[dict], width: int = 860, height: int = 300) -> str:
             parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle" '
                          f'class="ax">{escape(day[5:])}</text>')
     for j, s in enumerate(series):                         # legend
-        lx, ly = left + (j % 5) * 160, height + 8 + 24 * (j // 5)
+        lx, ly = 8 + (j % 5) * 170, height + 8 + 24 * (j // 5)
         parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>')
         total = totals[s] if s in totals else sum(totals[d] for d in ranked[MAX_SERIES:])
-        parts.append(f'<text x="{lx + 18}" y="{ly + 11}" class="lg">{escape(s[:18])} {_money(total)}</text>')
+        name = s if len(s) <= 14 else s[:13] + "\u2026"
+        parts.append(f'<text x="{lx + 18}" y="{ly + 11}" class="lg"><title>{escape(s)}</title>'
+                     f'{escape(name)} {_money(total)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
