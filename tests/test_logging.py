@@ -135,3 +135,13 @@ def test_log_options_decorator_for_the_gateway_command():
     assert CliRunner().invoke(run, []).output.strip() == "info text"
     assert CliRunner().invoke(run, ["--log-level", "debug", "--log-format", "json"]).output.strip() == "debug json"
     assert CliRunner().invoke(run, ["--log-level", "loud"]).exit_code == 2
+
+
+@pytest.mark.parametrize("raw, masked", [
+    ("aws_secret_key=Zm9vYmFyYmF6MTIz", "aws_secret_key=***"),
+    ("client_secret: 'abcDEF123456'", "client_secret: '***'"),
+    ("GITHUB_TOKEN=abcd1234efgh", "GITHUB_TOKEN=***"),
+    ("monkey=banana", "monkey=banana"),
+])
+def test_scrub_assignments(raw, masked):
+    assert scrub(raw) == masked

@@ -44,10 +44,14 @@ _SECRET_SHAPES = re.compile("|".join([
     r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+",
     r"\bkt_[a-z]{2,5}_[A-Za-z0-9]{16,}",
 ]))
+_SHAPE_PREFIXES = ("PRIVATE KEY", "sk-", "sk_", "rk-", "rk_", "pk-", "pk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+                   "github_pat_", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "xox", "glpat-", "npm_", "hf_", "AIza",
+                   "SG.", "eyJ", "kt_")
+_ASSIGN_WORDS = ("pass", "pwd", "secret", "key", "token")
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/\-]{12,}=*")
 _URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@")
-_ASSIGNED = re.compile(r"(?i)\b([a-z0-9_]*(?:password|passwd|pwd|secret|secret[_-]?key|api[_-]?key|access[_-]?key|token)"
-                       r"[\"']?\s*[=:]\s*)([\"']?)([^\s\"',;]{4,})\2")
+_ASSIGNED = re.compile(r"(?i)((?:password|passwd|pwd|secret[_-]?key|private[_-]?key|api[_-]?key|access[_-]?key|"
+                       r"auth[_-]?key|secret|token)[\"']?\s*[=:]\s*)([\"']?)([^\s\"',;]{4,})\2")
 
 
 def _mask_assigned(m: re.Match) -> str:
@@ -70,11 +74,17 @@ def scrub(text: str) -> str:
         kept.append(m.group(0))
         return f"\x00{len(kept) - 1}\x00"
 
-    text = PLACEHOLDER_RE.sub(keep, text)
-    text = _SECRET_SHAPES.sub("***", text)
-    text = _BEARER.sub(lambda m: m.group(1) + " ***", text)
-    text = _URL_PASSWORD.sub(lambda m: m.group(1) + "***@", text)
-    text = _ASSIGNED.sub(_mask_assigned, text)
+    text = PLACEHOLDER_RE.sub(keep, text) if "<" in text else text
+    # Cheap substring tests first: most log lines contain none of these, and the regexes cost ~100 us.
+    if any(p in text for p in _SHAPE_PREFIXES):
+        text = _SECRET_SHAPES.sub("***", text)
+    low = text.lower()
+    if "bearer" in low or "basic" in low or "token " in low:
+        text = _BEARER.sub(lambda m: m.group(1) + " ***", text)
+    if "://" in text and "@" in text:
+        text = _URL_PASSWORD.sub(lambda m: m.group(1) + "***@", text)
+    if any(k in low for k in _ASSIGN_WORDS):
+        text = _ASSIGNED.sub(_mask_assigned, text)
     return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], text) if kept else text
 
 
