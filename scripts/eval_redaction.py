@@ -14,7 +14,8 @@ is installed or downloaded) plus detect-secrets with all its default plugins and
 - recall per type: a planted value counts as caught when every character of it was redacted
   (keeptrusts: absent from the forwarded text; baseline: covered by the reported spans).
 - clean chunks changed: share of controls with at least one redaction.
-- collateral: redactions in planted chunks outside the planted values.
+- collateral: planted chunks with redactions beyond the planted values (chunks whose original
+  text has real personal data, such as author lines, are left out of this count).
 
     .venv/bin/python scripts/eval_redaction.py                 # full run, ours + baseline
     .venv/bin/python scripts/eval_redaction.py --planted 300 --clean 300 --no-baseline
@@ -75,7 +76,8 @@ def chunks_of(path: Path) -> list[str]:
 
 
 # Real personal data in third-party code: such chunks are not clean controls.
-REAL_PII = re.compile(r"(?i)author|copyright|\(c\)|contributed by|written by|maintainer|credits|thanks to|"
+REAL_PII = re.compile(r"(?i)author|copyright|\(c\)|(?:contributed|written|maintained|created|developed|ported|patch|originally) by|"
+                      r"maintainer|credits|thanks to|"
                       r"signed-off-by|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]{2,}")
 
 
@@ -213,8 +215,7 @@ def public_ip(rng):
     import ipaddress
     while True:
         ip = ipaddress.IPv4Address(rng.randint(0x0B000000, 0xDF000000))
-        if ip.is_global and not str(ip).startswith(("192.0.2.", "198.51.100.", "203.0.113.")) \
-                and min(int(o) for o in str(ip).split(".")) >= 10:
+        if ip.is_global and not str(ip).startswith(("192.0.2.", "198.51.100.", "203.0.113.")):
             return str(ip)
 
 
@@ -526,7 +527,8 @@ def evaluate(system, cases, clean, keep_examples: int = 20) -> Score:
             elif len(sc.misses) < keep_examples * 5:
                 line = next((l for l in text.splitlines() if value.split("\n")[0] in l), "")
                 sc.misses.append({"type": type_, "line": line.strip()[:200]})
-        if n > len(values) + (1 if any(t == "private_key" for t, _ in values) else 0):
+        # Extra redactions, where the chunk had no real personal data of its own (author lines, emails).
+        if n > len(values) and not REAL_PII.search(chunk):
             sc.collateral_chunks += 1
     for lang, chunk in clean:
         out, n = system.redact(chunk, lang)

@@ -77,14 +77,17 @@ def b64url_json(part: str) -> dict | None:
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)(?:your|my|the)[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password|pass)|"
     r"example|sample|dummy|placeholder|changeme|change[-_]me|replace[-_]?me|redacted|"
-    r"insert[-_ ]|enter[-_ ]|put[-_ ]|fake|foobar|not[-_]?a[-_]?real|xxxx|\*\*\*|\.\.\.|<[^>]*>|"
-    r"\$\{|\$\(|\{\{|%\(|%s|\{[a-z_]*\}|\$[A-Z_]{3,}|^\$|^env\b|process\.env|os\.environ|getenv")
+    r"\b(?:insert|enter|put)[-_ ](?:your|the|a|an|here|key|token|secret|password)|fake|foobar|not[-_]?a[-_]?real|xxxx|\*\*\*|\.\.\.|<[^>]*>|"
+    r"\$\{|\$\(|\{\{|(?-i:%\(\w+\)[sd]|%[sd](?![A-Za-z0-9]))|\{[a-z_]*\}|\$[A-Z_]{3,}|^\$|^env\b|process\.env|os\.environ|getenv")
 _REPEATS = re.compile(r"(.)\1{5,}")
 
 
 def looks_placeholder(value: str) -> bool:
-    if _PLACEHOLDER_WORDS.search(value):
-        return True
+    for m in _PLACEHOLDER_WORDS.finditer(value):
+        word = m.group(0)
+        # "EXAMPLE", "example", "Example" are markers; "fAkE" inside random base64 is chance.
+        if word.islower() or word.isupper() or word.istitle() or not word.isalpha():
+            return True
     if _REPEATS.search(value):          # aaaaaa, 000000: documentation filler
         return True
     return len(set(value)) <= 3
@@ -109,7 +112,11 @@ def random_mixed_case(value: str) -> bool:
     if len(value) < 16 or letters < 12 or shannon_entropy(value) < 3.5:
         return False
     words = re.findall(r"[A-Z][a-z]+|[a-z]+|[A-Z]+", value)
-    return bool(words) and sum(map(len, words)) / len(words) < 3.2
+    if not words:
+        return False
+    vowels = sum(c in "aeiouAEIOU" for c in value) / letters
+    # Random letters: short case runs, or few vowels (about 10 in 52 letters vs ~40% in words).
+    return sum(map(len, words)) / len(words) < 3.2 or vowels < 0.22
 
 
 def high_entropy(value: str, minimum: float = 3.0, min_len: int = 16) -> bool:

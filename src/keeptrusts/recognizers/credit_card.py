@@ -17,7 +17,7 @@ class PaymentCardRecognizer(Recognizer):
     ENTITY = "CREDIT_CARD"
     CATEGORY = "PII"
     PATTERNS = [("pan", r"(?<![\w.-])(?:\d[ -]?){12,18}\d(?![\w.-])", 0.5)]
-    PREFILTER = [r"[2-6]\d{3}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,4}"]
+    PREFILTER = [r"[2-6](?:\d[ -]?){12,18}\d"]
     CONTEXT = ["card", "credit", "visa", "mastercard", "amex", "pan", "cc_number", "payment"]
 
     def validate(self, value, match, line):

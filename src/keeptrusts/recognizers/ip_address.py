@@ -5,14 +5,17 @@ import re
 from .base import Recognizer
 
 # Dotted numbers after these read as versions or OIDs, not addresses.
-_VERSION_HINTS = re.compile(r"(?i)(?:\b|_)(?:version|ver|release|oid|python|node|v)(?:\b|_)|==|>=|<=|~=|\^|@|\bv$")
+_VERSION_HINTS = re.compile(r"(?i)(?:\b|_)(?:version|ver|release|oid|python|node|v|section|rfc|chapter|clause|figure|table|step)(?:\b|_)|§|==|>=|<=|~=|\^|@|\bv$")
+
+
+_ADDRESS_WORDS = re.compile(r"(?i)\b(?:ip|ipv4|addr|address|host)\b")
 
 
 class IpAddressRecognizer(Recognizer):
     ENTITY = "IP_ADDRESS"
     CATEGORY = "PII"
     PATTERNS = [
-        ("ipv4", r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\d)", 0.7),
+        ("ipv4", r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\w|\+\d)", 0.7),
         ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|[0-9A-Fa-f]{1,4})(?![\w:.])", 0.6),
     ]
     PREFILTER = [r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}"]
@@ -27,15 +30,21 @@ class IpAddressRecognizer(Recognizer):
             return False
         if ip.version == 6:
             # Hex words with colons are often hashes or times; require a real global unicast shape.
-            return None if value.count(":") >= 3 and value.lower().startswith(("2", "3")) else False
+            low = value.lower()
+            if any(w in low for w in ("ffff:ffff", "cafe", "beef", "dead", "face", "babe", "feed")):
+                return False     # documentation-style hex words
+            return None if value.count(":") >= 3 and low.startswith(("2", "3")) else False
         if ip.version == 4:
             doc = ipaddress.ip_network
+            if "".join(value.split(".")) in "01234567890123456789":
+                return False     # 1.2.3.4, 12.34.56.78: made-up examples
             if any(ip in doc(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")):
                 return False
             before = line[max(0, match.start() - 40):match.start()]
             if _VERSION_HINTS.search(before) or before.rstrip().endswith("-"):
                 return False
             # 1.2.3.4-like dotted runs of small numbers read as versions unless the line talks about addresses.
-            if all(len(o) == 1 for o in value.split(".")):
-                return None if self.has_context(line, match.start()) else False
+            # 1.2.3.4 / 19.2.3.1: versions and section numbers unless the line talks about addresses.
+            if sum(len(o) == 1 for o in value.split(".")) >= 3:
+                return None if _ADDRESS_WORDS.search(before) else False
         return None

@@ -21,10 +21,12 @@ _AUTHOR_CTX = (r"(?:__author__|__maintainer__|__credits__|@author|\bauthor(?:s|\
                r"thanks to|patch by|originally by|copyright(?: \(c\)| ©)?(?: \d{4}(?:\s*[-–,]\s*\d{4})*,?)?|"
                r"\(c\)(?: \d{4}(?:\s*[-–,]\s*\d{4})*,?)?)")
 _SINGLE_KEYS = r"(?:first_?name|last_?name|given_?name|family_?name|surname|forename)"
-_PERSON_KEYS = (r"(?:full_?name|display_?name|"
-                r"customer(?:_?name)?|patient(?:_?name)?|employee(?:_?name)?|contact(?:_?name)?|owner(?:_?name)?|"
-                r"assignee|reviewer|reporter|cardholder(?:_?name)?|holder_?name|person|author_?name|user_?name|"
-                r"sender(?:_?name)?|recipient(?:_?name)?)")
+# Keys that hold a person's name.
+_PERSON_KEYS = (r"(?:full_?name|legal_?name|customer(?:_?name)?|patient(?:_?name)?|employee(?:_?name)?|"
+                r"cardholder(?:_?name)?|holder_?name|author_?name|contact_?name|owner_?name|sender_?name|"
+                r"recipient_?name)")
+# Keys that often hold a person's name, and as often a label ("DisplayName": "Single Interpreter").
+_WEAK_KEYS = r"(?:display_?name|user_?name|owner|contact|assignee|reviewer|reporter|person|sender|recipient)"
 
 
 _ORG_SUFFIX = re.compile(r",?\s*(?:Inc|Ltd|LLC|GmbH|Corp|Co\.|S\.A\.|AG\b|B\.V\.|PLC|Pty|SARL|Limited)")
@@ -42,7 +44,7 @@ class PersonNameRecognizer(Recognizer):
         ("name_email", _NAME + r"\s*[<(\[]\s*[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0.85),
         ("person_key", r"(?i:" + _PERSON_KEYS + r")[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _NAME + r"[\"'`]", 0.85),
         ("single_key", r"(?i:" + _SINGLE_KEYS + r")[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _FIRST + r"[\"'`]", 0.85),
-        ("name_key", r"(?i:\bname)[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _NAME + r"[\"'`]", 0.6),
+        ("name_key", r"(?i:\bname|" + _WEAK_KEYS + r")[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _NAME + r"[\"'`]", 0.6),
     ]
     PREFILTER = [
         r"(?i)(?:author|maintainer|credits|committer|written by|contributed by|created by|developed by|reviewed by"
@@ -62,7 +64,7 @@ class PersonNameRecognizer(Recognizer):
         if _ORG_SUFFIX.match(line, match.end("v")):
             return False
         pattern = match.re.pattern
-        if "(?i:\\bname)" in pattern and low[0] not in GIVEN_NAMES and not _PERSON_RECORD.search(line):
+        if pattern.startswith("(?i:\\bname|") and low[0] not in GIVEN_NAMES and not _PERSON_RECORD.search(line):
             return False
         if len(words) == 1 and len(words[0]) < 3:
             return False

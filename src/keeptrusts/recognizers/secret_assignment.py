@@ -4,6 +4,8 @@ The name says it is a secret; the value decides: a quoted literal (or an .env/co
 not a placeholder, an identifier, a path, a URL or prose. Password-named values need only look like
 a password; token/key/secret-named values must also be high-entropy.
 """
+import re
+
 from .base import Recognizer
 from .checks import char_classes, looks_identifier, looks_placeholder, random_mixed_case, shannon_entropy
 
@@ -46,21 +48,26 @@ class SecretAssignmentRecognizer(Recognizer):
         pw = any(w in name for w in ("passw", "passphrase", "pwd", "pass"))
         kind = match.re.pattern
         if "(?P<q>" not in kind:
+            if _CODE_REFERENCE.fullmatch(v):      # obj.attr, module.name; — code, not a value
+                return False
             # Unquoted values are code as often as data: demand the look of a credential.
-            if (looks_identifier(v) and not random_mixed_case(v)) or v.replace(".", "").replace("-", "").isdigit():
+            if (not pw and looks_identifier(v) and not random_mixed_case(v)) or v.replace(".", "").replace("-", "").isdigit():
                 return False
             if v.lower() in ("true", "false", "null", "none", "nil", "yes", "no"):
                 return False
             if not pw and not (len(v) >= 12 and shannon_entropy(v) >= 3.0 and char_classes(v) >= 2):
                 return False
-            if pw and char_classes(v) < 2:
+            if pw and (char_classes(v) < 2 or (looks_identifier(v) and _reads_as_words(v))):
                 return False
             return None
         if pw:
             # Passwords are short and human; any literal that is not a plain word or a name of something counts.
             if char_classes(v) < 2 and (v.isalpha() or v.isdigit()):
                 return False
-            if looks_identifier(v) and char_classes(v) < 3:
+            # Field and variable names ("new_password", "DB_PASSWORD", "Password"), plain words.
+            if _names_a_field(v) or _SNAKE_WORDS.fullmatch(v):
+                return False
+            if v.isalpha() and (v.islower() or v.isupper() or v.istitle()):
                 return False
             return None
         if len(v) < 12 or shannon_entropy(v) < 3.0 or char_classes(v) < 2:
@@ -70,6 +77,23 @@ class SecretAssignmentRecognizer(Recognizer):
         return None
 
 
+def _reads_as_words(value: str) -> bool:
+    """passwordField, get_password, DEFAULT_PASSWORD: names made of words (avg 4+ letters), not credentials."""
+    words = re.findall(r"[A-Z][a-z]+|[a-z]+|[A-Z]+(?![a-z])|\d+", value)
+    return bool(words) and sum(map(len, words)) / len(words) >= 4
+
+
+_FIELD_WORDS = {"pass", "password", "passwd", "pwd", "secret", "token", "key", "auth", "credential", "credentials",
+                "apikey", "passphrase"}
+
+
+def _names_a_field(value: str) -> bool:
+    """"new_password", "myPassword", "DB_PASSWORD": the value is itself a name (but "Monkey2024" is not)."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", value)
+    return any(w.lower() in _FIELD_WORDS for w in words)
+
+_SNAKE_WORDS = re.compile(r"[a-z]+(?:[_.-][a-z]+)+|[A-Z]+(?:_[A-Z]+)+")
+_CODE_REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+;?|.*;")
 # Literal values that name a kind of thing, not a secret.
 _NOT_SECRETS = {"bearer", "basic", "token", "secret", "password", "oauth", "oauth2", "jwt", "none", "null",
                 "required", "optional", "string", "hidden", "text", "auth", "access_token", "refresh_token",
