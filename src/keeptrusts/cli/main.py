@@ -25,6 +25,7 @@ MODULES = (
     "costs",        # kt costs, kt report
     "doctor",       # kt doctor
     "init",         # kt init
+    "firewall",     # kt firewall check/rules
 )
 
 
