@@ -184,19 +184,22 @@ def _positions(text: str) -> tuple[_Any, dict[str, tuple[int, int]], list[Schema
     return data, marks, dupes
 
 
+def _parent(path: str) -> str:
+    """`a.b[2].c` -> `a.b[2]` -> `a.b` -> `a` -> ``."""
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
+
+
 def _locate(errors: list[SchemaError], marks: dict[str, tuple[int, int]]) -> None:
+    """Give each error the line/column of its key path, or of the nearest enclosing key that exists."""
     for e in errors:
         if e.line:
             continue
         p = e.path
-        while p:
-            if p in marks:
-                e.line, e.column = marks[p]
-                break
-            p = p.rsplit(".", 1)[0] if "." in p.rsplit("[", 1)[-1] or "[" not in p else p.rsplit("[", 1)[0]
-        else:
-            if "" in marks:
-                e.line, e.column = marks[""]
+        while p and p not in marks:
+            p = _parent(p)
+        if p in marks:
+            e.line, e.column = marks[p]
 
 
 def _single_to_full(doc: dict) -> dict:
