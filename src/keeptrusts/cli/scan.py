@@ -27,6 +27,8 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 def _load_policies(config: str | None) -> list:
     options: dict = {}
     if config:
+        if not Path(config).is_file():
+            raise click.ClickException(f"{config}: no such policy config; pass an existing file to --policy-config")
         try:
             cfg = load_config(config)
         except ConfigError as exc:

@@ -1,0 +1,174 @@
+"""pii-detector: personal data found where code carries it; numbers and names that are code left alone."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from keeptrusts.config import ConfigError, parse_config
+from keeptrusts.exchange import Exchange, OutputItem, Segment
+from keeptrusts.policies.base import PolicyContext
+from keeptrusts.policies.pii_detector import PiiDetector
+from keeptrusts.redaction import Redactor
+
+KEY = b"p" * 32
+
+
+def policy(**options) -> PiiDetector:
+    return PiiDetector(options, PolicyContext(redactor=Redactor(KEY)))
+
+
+def redact(text: str, **options):
+    res = policy(**options).scan(text, "tool_output")
+    return res.text, res.findings
+
+
+POSITIVES = [
+    ("EMAIL_ADDRESS", 'send_mail(to=["olivia.okafor@gmail.com"])', "olivia.okafor@gmail.com"),
+    ("PHONE_NUMBER", 'SUPPORT_PHONE = "+1 415 867 5309"', "+1 415 867 5309"),
+    ("PHONE_NUMBER", "// on-call: +44 7911 123456", "+44 7911 123456"),
+    ("PHONE_NUMBER", 'phone = "(415) 867-5309"', "(415) 867-5309"),
+    ("CREDIT_CARD", 'card_number = "4539 1488 0343 6467"', "4539 1488 0343 6467"),
+    ("IBAN_CODE", 'iban = "DE44 5001 0517 5407 3249 31"', "DE44 5001 0517 5407 3249 31"),
+    ("US_SSN", 'employee = {"ssn": "536-22-8417"}', "536-22-8417"),
+    ("IP_ADDRESS", 'client_ip = "81.2.69.160"', "81.2.69.160"),
+    ("IP_ADDRESS", "# blocked 2a00:1450:4001:81b::200e after abuse", "2a00:1450:4001:81b::200e"),
+    ("PERSON", '__author__ = "Ingrid Lindqvist"', "Ingrid Lindqvist"),
+    ("PERSON", " * @author Kwame Nkosi", "Kwame Nkosi"),
+    ("PERSON", "# Copyright (c) 2019-2021 Aoife MacLeod", "Aoife MacLeod"),
+    ("PERSON", 'customer_name = "Joaquin Herrera"', "Joaquin Herrera"),
+    ("PERSON", 'user = {"name": "Maria Garcia", "role": "admin"}', "Maria Garcia"),
+    ("PERSON", "Signed-off-by: Tomasz O'Brien <tomasz@fastmail.fm>", "Tomasz O'Brien"),
+]
+
+
+@pytest.mark.parametrize("type_,line,value", POSITIVES, ids=[f"{p[0]}-{i}" for i, p in enumerate(POSITIVES)])
+def test_personal_data_is_replaced_by_its_typed_placeholder(type_, line, value):
+    out, findings = redact(line)
+    assert value not in out, findings
+    f = next(f for f in findings if f.type == type_)
+    assert f.placeholder.startswith(f"<PII:{type_}:") and f.placeholder in out
+
+
+def test_git_trailer_redacts_name_and_email():
+    out, findings = redact("Co-authored-by: Priya Iyer <priya.iyer@acme-corp.io>")
+    assert {f.type for f in findings} == {"PERSON", "EMAIL_ADDRESS"}
+    assert "Priya" not in out and "acme-corp" not in out and out.startswith("Co-authored-by: <PII:PERSON:")
+
+
+def test_luhn_and_iban_checksums_decide():
+    assert redact('card = "4539 1488 0343 6468"')[1] == []          # Luhn fails
+    assert redact('iban = "DE45 5001 0517 5407 3249 31"')[1] == []  # mod 97 fails
+
+
+NEGATIVES = [
+    'LOCAL = "192.168.1.10"', 'bind("127.0.0.1", 8080)', 'NET = "10.0.0.0/8"', 'DOC_IP = "203.0.113.7"',
+    '__version__ = "1.2.3.4"', "requires = ['requests>=2.31.0.1']", 'OID = "1.3.6.1.4.1"',
+    "// see section 19.2.3.1", 'uuid = "123e4567-e89b-12d3-a456-426614174000"',
+    'email = "user@example.com"', "git clone git@github.com:owner/repo.git", "icon = 'logo@2x.png'",
+    "npm install lodash@4.17.21", 'TEST_CARD = "4242424242424242"', 'ssn = "123-45-6789"',
+    'timestamp = 1700000000123', 'date = "2024-01-15"', "port = 5432", 'phone_regex = r"\\d{3}-\\d{3}-\\d{4}"',
+    '__author__ = "Python Software Foundation"', "# Copyright 2004 Elemental Security, Inc.",
+    'name = "Run Tests"', '"name": "Build and Deploy"', '"DisplayName": "Single Interpreter"',
+    "class UserProfile:", "def get_user_name(self):", 'logger = logging.getLogger("Mail Server")',
+    "postgres://app:Pa55@db.internal:5432/x",
+]
+
+
+@pytest.mark.parametrize("line", NEGATIVES)
+def test_code_lookalikes_are_untouched(line):
+    out, findings = redact(line)
+    assert out == line, findings
+
+
+def test_action_block_blocks_with_type_and_location():
+    ex = Exchange(api="chat", transport="http", segments=[
+        Segment(("messages", 1, "content"), "user", "mail it to olivia.okafor@gmail.com")])
+    v = policy(action="block").request(ex)
+    assert v.verdict == "block" and v.message == "Blocked by keeptrusts pii-detector: EMAIL_ADDRESS in messages[1].content"
+    assert "olivia" not in json.dumps(v.to_dict())
+
+
+def test_redact_verdict_has_reason_code_and_placeholder_findings():
+    ex = Exchange(api="chat", transport="http", segments=[
+        Segment(("messages", 1, "content"), "user", "mail it to olivia.okafor@gmail.com")])
+    v = policy().request(ex)
+    assert (v.verdict, v.reason_code) == ("redact", "pii_detected")
+    assert v.findings[0].placeholder in ex.segments[0].text and "olivia" not in ex.segments[0].text
+
+
+def test_reference_entity_names_and_pci_mode():
+    text = 'email = "olivia.okafor@gmail.com"; card = "4539 1488 0343 6467"'
+    _, findings = redact(text, entities=["EMAIL"])
+    assert [f.type for f in findings] == ["EMAIL_ADDRESS"]
+    _, findings = redact(text, pci_mode=False)
+    assert [f.type for f in findings] == ["EMAIL_ADDRESS"]
+
+
+def test_healthcare_mode_adds_medical_ids():
+    line = 'patient = {"mrn": "MRN-00482913"}'
+    assert redact(line)[0] == line
+    out, findings = redact(line, healthcare_mode=True)
+    assert findings[0].type == "MEDICAL_RECORD_NUMBER" and "00482913" not in out
+
+
+def test_detect_patterns_accepts_names_and_regexes():
+    out, findings = redact("ticket EMP-99812 filed", detect_patterns=[r"EMP-\d{5}"])
+    assert findings[0].type == "CUSTOM" and "EMP-99812" not in out
+
+
+def test_marker_formats():
+    line = 'card = "4539 1488 0343 6467"'
+    assert redact(line, redaction={"marker_format": "partial"})[0] == 'card = "****6467"'
+    assert redact(line, redaction={"marker_format": "asterisk", "preserve_length": True})[0] == 'card = "' + "*" * 19 + '"'
+    assert redact(line, redaction={"custom_markers": {"CREDIT_CARD": "[CARD]"}})[0] == 'card = "[CARD]"'
+
+
+def test_score_threshold_drops_weak_matches():
+    line = 'x = "(415) 867-5309"'                    # a US-shaped number with no phone words nearby
+    assert redact(line)[1]
+    assert redact(line, score_threshold=0.9)[1] == []
+
+
+def test_output_messages_are_redacted():
+    item = OutputItem(kind="message", text="Contact Olivia at olivia.okafor@gmail.com", index=0)
+    v = policy().output_item(Exchange(api="responses", transport="sse"), item)
+    assert v.verdict == "redact" and "olivia.okafor" not in item.text
+
+
+def test_config_rejects_unknown_entity_with_suggestion():
+    base = "pack: {name: p, version: 1.0.0, enabled: true}\npolicies: {chain: [pii-detector]}\npolicy:\n  pii-detector:\n"
+    parse_config(base + "    action: redact\n    entities: [EMAIL, PHONE_NUMBER]\n    actions: {PERSON: warn}\n")
+    with pytest.raises(ConfigError) as e:
+        parse_config(base + "    entities: [EMAIL_ADRESS]\n")
+    assert "EMAIL_ADDRESS" in e.value.render()
+
+
+def test_presidio_default_registry_still_loads_beside_ours():
+    """presidio finds recognizer classes by name among all subclasses: ours must not shadow its own."""
+    from presidio_analyzer import RecognizerRegistry
+
+    import keeptrusts.recognizers  # noqa: F401
+    reg = RecognizerRegistry()
+    reg.load_predefined_recognizers()
+    assert {"EMAIL_ADDRESS", "CREDIT_CARD"} <= {e for r in reg.recognizers for e in r.supported_entities}
+
+
+@pytest.fixture(scope="module")
+def eval_results():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import eval_redaction as ev
+
+    cases, clean = ev.build_cases(seed=23, n_planted=300, n_clean=200)
+    return ev.evaluate(ev.Keeptrusts(), cases, clean)
+
+
+def test_small_corpus_pii_recall(eval_results):
+    from eval_redaction import SECRET_TYPES
+    pii = [t for t in eval_results.planted if t not in SECRET_TYPES]
+    planted = sum(eval_results.planted[t] for t in pii)
+    caught = sum(eval_results.caught.get(t, 0) for t in pii)
+    assert planted > 50 and caught / planted >= 0.98, eval_results.misses
+    assert eval_results.clean_changed / eval_results.clean <= 0.01, eval_results.false_positives
