@@ -26,6 +26,7 @@ from . import errors, paths
 from .chain import ChainResult
 from .config import ConfigError, load_config
 from .exchange import Completion, Exchange, OutputItem
+from .logging_setup import log_exchange
 from .policies import PolicyContext
 from .redaction import Redactor, load_key
 from .runtime import Runtime, Upstream
@@ -139,6 +140,10 @@ class Keeptrusts:
                 self.redactor = Redactor(load_key(state))
             except OSError as exc:
                 raise exceptions.OptionsError(f"cannot create the redaction key in {state}: {exc}") from None
+        if self.metrics is None:
+            from .metrics import GatewayMetrics
+            self.metrics = GatewayMetrics()
+            self.metrics.watch_chain(lambda: self.runtime.chain if self.runtime else None)
         if updated & {"keeptrusts_config", "keeptrusts_upstream", "keeptrusts_fail_mode", "keeptrusts_intercept_hosts"}:
             try:
                 self._load_runtime()
@@ -168,6 +173,8 @@ class Keeptrusts:
         self.runtime = rt
         self._config_mtime = mtime
         self.config_error = None
+        if self.metrics is not None:
+            self.metrics.set_config(config.pack.get("name"), config.pack.get("version"))
         log.info("keeptrusts Loaded declarative config %s from %s (chain: %s; upstream %s; fail-mode %s)",
                  config.name_version, path, " -> ".join(config.chain), rt.upstream.url, rt.fail_mode)
         for w in config.warnings:
@@ -177,10 +184,14 @@ class Keeptrusts:
         """Reload the config file; an invalid change keeps the running config."""
         try:
             self._load_runtime()
+            if self.metrics is not None:
+                self.metrics.config_reload(True)
             return True, f"loaded {self.runtime.config.name_version}"
         except (ConfigError, ValueError, OSError) as exc:
             msg = exc.render() if isinstance(exc, ConfigError) else str(exc)
             self.config_error = msg
+            if self.metrics is not None:
+                self.metrics.config_reload(False)
             log.error("keeptrusts: config reload failed, keeping the running config:\n%s", msg)
             return False, msg
 
@@ -320,8 +331,8 @@ class Keeptrusts:
             flow.response = http.Response.make(200 if ok else 422, json.dumps({"ok": ok, "message": msg}).encode(),
                                                {"content-type": "application/json"})
         elif path == "/metrics":
-            text = self.metrics.render() if self.metrics else "# keeptrusts metrics not available\n"
-            flow.response = http.Response.make(200, text.encode(), {"content-type": "text/plain; version=0.0.4"})
+            from .metrics import CONTENT_TYPE
+            flow.response = http.Response.make(200, self.metrics.render().encode(), {"content-type": CONTENT_TYPE})
         return True
 
     # ------------------------------------------------------------------ request side
@@ -819,7 +830,7 @@ class Keeptrusts:
                 self.metrics.observe_exchange(rec)
             except Exception:  # metrics never break traffic
                 log.exception("keeptrusts: metrics failed")
-        _log_exchange(rec)
+        log_exchange(rec)
         if self.audit is None:
             return None
         try:
@@ -834,21 +845,6 @@ class Keeptrusts:
 def _version() -> str:
     from . import __version__
     return __version__
-
-
-def _log_exchange(rec: dict) -> None:
-    if not log.isEnabledFor(logging.INFO):
-        return
-    usage = rec.get("usage") or {}
-    log.info("keeptrusts %s %s %s %s model=%s dev=%s verdict=%s reason=%s status=%s tokens=%s/%s %.1fms",
-             rec["id"], rec.get("transport"), rec.get("method"), rec.get("path"), rec.get("model"),
-             rec.get("developer"), rec.get("verdict"), rec.get("reason_code"), rec.get("status"),
-             usage.get("input_tokens", 0), usage.get("output_tokens", 0), (rec.get("durations") or {}).get("total_ms") or 0)
-    if log.isEnabledFor(logging.DEBUG):
-        for p in rec.get("policies") or []:
-            log.debug("keeptrusts %s policy=%s phase=%s verdict=%s reason=%s findings=%s %.2fms", rec["id"], p.get("policy"),
-                      p.get("phase"), p.get("verdict"), p.get("reason_code"),
-                      ",".join(f.get("type", "") for f in p.get("findings", [])) or "-", p.get("duration_ms", 0))
 
 
 class _MemoryAudit:
