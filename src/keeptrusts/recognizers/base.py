@@ -29,6 +29,8 @@ class Recognizer(PatternRecognizer):
     PATTERNS: ClassVar[list[tuple[str, str, float]]] = []
     PREFILTER: ClassVar[list[str] | None] = None
     PREFILTER_CASELESS: ClassVar[bool] = False
+    # Optional: for each PREFILTER, the PATTERNS names it guards (default: all of them).
+    PREFILTER_FOR: ClassVar[list[tuple[str, ...]] | None] = None
     FLAGS: ClassVar[int] = 0
     CONTEXT: ClassVar[list[str]] = []
     # For values that span lines (PEM keys): how many characters after the hit's line to read.
@@ -59,10 +61,15 @@ class Recognizer(PatternRecognizer):
         before = line[max(0, start - CONTEXT_CHARS):start].lower()
         return any(w in before for w in self.context_words)
 
-    def find(self, window: str, offset: int = 0) -> list[RecognizerResult]:
-        """Matches in `window` (usually one line), with offsets shifted by `offset`."""
+    def patterns_for(self, prefilter_index: int) -> frozenset[str] | None:
+        return frozenset(self.PREFILTER_FOR[prefilter_index]) if self.PREFILTER_FOR else None
+
+    def find(self, window: str, offset: int = 0, only: frozenset[str] | None = None) -> list[RecognizerResult]:
+        """Matches in `window` (usually one line), with offsets shifted by `offset`; `only`: pattern names."""
         out: list[RecognizerResult] = []
         for name, rx, score in self.compiled:
+            if only is not None and name not in only:
+                continue
             for m in rx.finditer(window):
                 if "v" in rx.groupindex and m.group("v") is not None:
                     s, e = m.span("v")

@@ -7,7 +7,6 @@ Overlapping results are resolved like presidio does: the higher score wins, then
 """
 from __future__ import annotations
 
-import bisect
 import logging
 import re
 import threading
@@ -39,29 +38,31 @@ class Engine:
     def __init__(self, recognizers: list[Recognizer]):
         self.recognizers = list(recognizers)
         self._owner: list[int] = []           # prefilter id -> recognizer index
+        self._guards: list[frozenset[str] | None] = []   # prefilter id -> pattern names it guards
         exprs: list[bytes] = []
         flags: list[int] = []
         for i, rec in enumerate(self.recognizers):
-            for rx in rec.prefilters:
+            for k, rx in enumerate(rec.prefilters):
                 exprs.append(rx.encode())
                 flags.append(hyperscan.HS_FLAG_CASELESS if hyperscan and rec.PREFILTER_CASELESS else 0)
                 self._owner.append(i)
+                self._guards.append(rec.patterns_for(k))
         self._slow: list[re.Pattern] = []     # prefilters hyperscan could not take, run with `re`
         self._slow_owner: list[int] = []
         self._db = None
         self._local = threading.local()
         if hyperscan is not None and exprs:
             self._db, accepted = self._compile(exprs, flags)
-            for j in set(range(len(exprs))) - accepted:
-                self._add_slow(exprs[j].decode(), self._owner[j])
+            for j in sorted(set(range(len(exprs))) - accepted):
+                self._add_slow(exprs[j].decode(), j)
         else:
             for j, rx in enumerate(exprs):
-                self._add_slow(rx.decode(), self._owner[j])
+                self._add_slow(rx.decode(), j)
 
-    def _add_slow(self, rx: str, owner: int) -> None:
-        caseless = self.recognizers[owner].PREFILTER_CASELESS
+    def _add_slow(self, rx: str, prefilter_id: int) -> None:
+        caseless = self.recognizers[self._owner[prefilter_id]].PREFILTER_CASELESS
         self._slow.append(re.compile(rx, re.I if caseless else 0))
-        self._slow_owner.append(owner)
+        self._slow_owner.append(prefilter_id)
 
     def _compile(self, exprs: list[bytes], flags: list[int]):
         """Compile all prefilters; a pattern hyperscan rejects is retried in prefilter mode, then left to `re`."""
@@ -92,40 +93,43 @@ class Engine:
         return s
 
     def candidates(self, text: str) -> dict[int, set[int]]:
-        """recognizer index -> character offsets where one of its prefilters matched (match ends)."""
+        """prefilter id -> character offsets where it matched (the last character of the match)."""
         hits: dict[int, set[int]] = {}
         if self._db is not None:
             ascii_text = text.isascii()
             data = text.encode("ascii") if ascii_text else text.encode("utf-8", "surrogatepass")
             raw: list[tuple[int, int]] = []
-            owner = self._owner
 
             def on_match(pid, start, end, flags, ctx):
-                raw.append((owner[pid], end))
+                raw.append((pid, end))
 
             self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
             if raw:
-                conv = (lambda b: b) if ascii_text else _byte_to_char(data)
-                for rec, end in raw:
-                    hits.setdefault(rec, set()).add(conv(max(end - 1, 0)))
-        for rx, rec in zip(self._slow, self._slow_owner):
+                if not ascii_text:
+                    raw = _to_char_offsets(data, raw)
+                for pid, end in raw:
+                    hits.setdefault(pid, set()).add(max(end - 1, 0))
+        for rx, pid in zip(self._slow, self._slow_owner):
             for m in rx.finditer(text):
-                hits.setdefault(rec, set()).add(max(m.end() - 1, m.start()))
+                hits.setdefault(pid, set()).add(max(m.end() - 1, m.start()))
         return hits
 
     def scan(self, text: str, threshold: float = 0.0, enabled: set[str] | None = None) -> list[Detection]:
         results: list[Detection] = []
-        for rec_i, positions in self.candidates(text).items():
+        seen: set[tuple[int, frozenset | None, int, int]] = set()
+        for pid, positions in self.candidates(text).items():
+            rec_i = self._owner[pid]
             rec = self.recognizers[rec_i]
             if enabled is not None and rec.ENTITY not in enabled:
                 continue
-            seen: set[tuple[int, int]] = set()
+            only = self._guards[pid]
             for pos in sorted(positions):
                 lo, hi = _window(text, pos, rec.WINDOW_AFTER)
-                if any(a <= lo and hi <= b for a, b in seen):
+                key = (rec_i, only, lo, hi)
+                if key in seen:
                     continue
-                seen.add((lo, hi))
-                for r in rec.find(text[lo:hi], lo):
+                seen.add(key)
+                for r in rec.find(text[lo:hi], lo, only):
                     if r.score >= threshold:
                         results.append(Detection(rec.ENTITY, rec.CATEGORY, r.start, r.end, r.score, rec.name))
         return resolve_overlaps(results)
@@ -143,22 +147,15 @@ def _window(text: str, pos: int, after: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _byte_to_char(data: bytes):
-    """Map UTF-8 byte offsets to character offsets (non-ASCII texts only; built once per scan)."""
-    starts_b = [0]
-    starts_c = [0]
-    c = 0
-    for line in data.split(b"\n")[:-1]:
-        c += len(line.decode("utf-8", "surrogatepass")) + 1
-        starts_b.append(starts_b[-1] + len(line) + 1)
-        starts_c.append(c)
-
-    def conv(b: int) -> int:
-        i = bisect.bisect_right(starts_b, b) - 1
-        # Within the line, decode the prefix (lines are short; minified lines are rare).
-        return starts_c[i] + len(data[starts_b[i]:b].decode("utf-8", "ignore"))
-
-    return conv
+def _to_char_offsets(data: bytes, raw: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Turn UTF-8 byte offsets into character offsets, decoding each stretch between hits once."""
+    out = []
+    prev_b = prev_c = 0
+    for pid, b in sorted(raw, key=lambda x: x[1]):
+        prev_c += len(data[prev_b:b].decode("utf-8", "ignore"))
+        prev_b = b
+        out.append((pid, prev_c))
+    return out
 
 
 def resolve_overlaps(results: list[Detection]) -> list[Detection]:

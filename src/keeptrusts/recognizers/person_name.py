@@ -18,7 +18,7 @@ _FIRST = rf"(?P<v>{_TOKEN}(?: {_TOKEN}){{0,3}})"
 _AUTHOR_CTX = (r"(?:__author__|__maintainer__|__credits__|@author|\bauthor(?:s|\(s\))?|\bmaintainers?|\bcommitter|"
                r"written by|contributed by|created by|developed by|reviewed by|maintained by|ported by|"
                r"signed-off-by|co-authored-by|reported-by|tested-by|acked-by|reviewed-by|suggested-by|"
-               r"thanks to|patch by|originally by|copyright(?: \(c\)| ©)?(?: \d{4}(?:\s*[-–,]\s*\d{4})*,?)?|"
+               r"thanks to|patch by|originally by|copyright(?: \(c\)| ©)?(?: \d{4}(?:\s*[-–,]\s*\d{4})*,?)?(?: by)?|"
                r"\(c\)(?: \d{4}(?:\s*[-–,]\s*\d{4})*,?)?)")
 _SINGLE_KEYS = r"(?:first_?name|last_?name|given_?name|family_?name|surname|forename)"
 # Keys that hold a person's name.
@@ -40,7 +40,7 @@ class PersonNameRecognizer(Recognizer):
     ENTITY = "PERSON"
     CATEGORY = "PII"
     PATTERNS = [
-        ("author_line", r"(?i:" + _AUTHOR_CTX + r")\s*[:=]?\s*[\[(\"']?\s*" + _NAME, 0.85),
+        ("author_line", r"(?i:" + _AUTHOR_CTX + r")\s*[:=]?\s*[\[(\"']{0,2}\s*" + _NAME, 0.85),
         ("name_email", _NAME + r"\s*[<(\[]\s*[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0.85),
         ("person_key", r"(?i:" + _PERSON_KEYS + r")[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _NAME + r"[\"'`]", 0.85),
         ("single_key", r"(?i:" + _SINGLE_KEYS + r")[\"']?\s*(?:=|:|=>)\s*[\"'`]" + _FIRST + r"[\"'`]", 0.85),
@@ -49,10 +49,11 @@ class PersonNameRecognizer(Recognizer):
     PREFILTER = [
         r"(?i)(?:author|maintainer|credits|committer|written by|contributed by|created by|developed by|reviewed by"
         r"|maintained by|ported by|-by:|thanks to|patch by|originally by|copyright|\(c\))",
-        r"[A-Z][a-z]+ [A-Z][a-z]+\s*[<(\[]\s*[A-Za-z0-9._%+-]+@",
+        r"[A-Z][a-z]+\s*[<(\[]\s*[A-Za-z0-9._%+-]+@",
         r"(?i)(?:name|surname|customer|patient|employee|contact|owner|assignee|reviewer|reporter|cardholder|person|sender"
         r"|recipient)[\"']?\s*(?:=|:|=>)\s*[\"'`][A-Z]",
     ]
+    PREFILTER_FOR = [("author_line",), ("name_email",), ("person_key", "single_key", "name_key")]
 
     def validate(self, value, match, line):
         words = value.replace("’", "'").split()
