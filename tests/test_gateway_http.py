@@ -189,3 +189,38 @@ def test_embeddings_and_models_pass(gw, fake_openai):
     assert c.models.list().data
     rows = wait_rows(gw.audit_db, 2)
     assert {r["path"] for r in rows} == {"/v1/embeddings", "/v1/models"}
+
+
+def test_mitmdump_script_runs_the_same_addon(fake_openai, tmp_path):
+    """`mitmdump -s addons/keeptrusts.py --set keeptrusts_config=FILE --mode reverse:URL@PORT` behaves the same."""
+    import sys
+    from pathlib import Path
+
+    from gateway_proc import ROOT, free_port
+    port = free_port()
+    mitmdump = Path(sys.executable).with_name("mitmdump")
+    env = clean_env(KEEPTRUSTS_HOME=str(tmp_path / "home"))
+    proc = subprocess.Popen([str(mitmdump), "-q", "-s", str(ROOT / "addons" / "keeptrusts.py"),
+                             "--set", f"keeptrusts_config={ROOT / 'policies' / 'codex-cli.yaml'}",
+                             "--set", f"keeptrusts_audit_db={tmp_path / 'audit.db'}",
+                             "--mode", f"reverse:{fake_openai.url}@127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    try:
+        import time
+        c = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-test", max_retries=0)
+        fake_openai.script = ["from mitmdump"]
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"k {AWS_KEY}"}])
+                break
+            except openai.APIConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert r.choices[0].message.content == "from mitmdump"
+        assert not fake_openai.leaked(AWS_KEY)
+        assert wait_rows(tmp_path / "audit.db", 1)[0]["verdict"] == "redact"
+    finally:
+        proc.terminate()
+        proc.wait(15)
