@@ -276,11 +276,8 @@ class Keeptrusts:
             target = rt.upstream
         else:
             return False
-        if isinstance(flow.client_conn.proxy_mode, mode_specs.ReverseMode) and not rt.upstream_overridden \
-                and not target.prefix:
-            # mitmproxy already connects to the mode's upstream; the configured one wins when they differ.
-            if (flow.request.host, flow.request.port) == (target.host, target.port):
-                return True
+        if isinstance(flow.client_conn.proxy_mode, mode_specs.ReverseMode) and not rt.upstream_overridden:
+            return True  # the reverse mode's own target (`--mode reverse:URL`) is where the user sent it
         flow.request.scheme = target.scheme
         flow.request.host = target.host
         flow.request.port = target.port
