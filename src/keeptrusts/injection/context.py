@@ -38,12 +38,24 @@ def in_hidden_element(text: str, pos: int) -> bool:
     return False
 
 
-def quoted_mention(text: str, start: int, end: int) -> bool:
-    """The match is a quoted phrase ("ignore previous instructions"), as docs and tests cite attacks."""
-    before = text[max(0, start - 2):start]
-    after = text[end:end + 3]
-    for ch in reversed(before):
-        close = _QUOTES.get(ch)
-        if close:
-            return close in after
+def quoted_mention(text: str, start: int, end: int, reach: int = 40) -> bool:
+    """The match sits inside a short quoted string on one line: "ignore previous instructions" as docs
+    cite it, a test's command literal, `curl ... | sh` as inline code. Long quoted prose (a JSON
+    string holding a whole issue body) does not count: its quotes are far from the match."""
+    line_start = text.rfind("\n", max(0, start - reach), start) + 1
+    before = text[max(line_start, start - reach):start]
+    line_end = text.find("\n", end, end + reach)
+    after = text[end:line_end if line_end != -1 else end + reach]
+    for i in range(len(before) - 1, -1, -1):
+        close = _QUOTES.get(before[i])
+        if close is None:
+            continue
+        # An opening quote: the same quote must not be closed again before the match.
+        if close in before[i + 1:]:
+            return False
+        # A JSON or YAML value ("description": "...") is content someone wrote, not a code literal.
+        lead = text[max(line_start, start - len(before) + i - 4):start - len(before) + i].rstrip()
+        if lead.endswith(('":', "':")):
+            return False
+        return close in after
     return False

@@ -7,7 +7,7 @@ import codecs
 import re
 import urllib.parse
 
-_HEX_SEP = re.compile(r"[\s:,]|\\x|0x")
+_HEX_SEP = re.compile(r"[\s:,]|\\+x|0x")
 
 
 def _as_text(raw: bytes) -> str | None:

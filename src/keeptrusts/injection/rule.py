@@ -24,6 +24,7 @@ class Rule:
     note: str = ""         # what the rule is for, shown by `kt` and the docs
     run_chars: str = ""    # decoders: the character class of a candidate run (reported once per run)
     anchor: str = ""       # a simpler regex for the multi-pattern engine: matches (part of) every match
+    quotable: bool = True  # a short quoted mention of the match ("...", `...`) weighs less
 
 
 def rules(family: str, rows: list[tuple], scope: str = ANY, anchors: dict[str, str] | None = None) -> list[Rule]:

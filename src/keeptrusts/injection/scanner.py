@@ -61,6 +61,50 @@ class Report:
 
 
 _WS = re.compile(r"\s+")
+QUOTE_DISCOUNT = 0.4      # a quoted mention weighs this much of a bare occurrence
+_QUOTABLE = frozenset({"instruction_override", "role_marker", "embedded_command", "exfiltration", "custom_pattern"})
+CLUSTER_BONUS = 0.05      # each extra rule on the same span adds this much, not a full noisy-or
+_UNESCAPE = (("\\n", " \n"), ("\\t", " \t"), ("\\r", " \r"), ('\\"', '" '))
+
+
+def json_view(text: str) -> str:
+    """JSON-escaped text (`gh issue view --json`, API bodies) read with real newlines and quotes.
+
+    Same length as the text, so offsets stay valid; "\\nIgnore" must not hide a word boundary.
+    """
+    if "\\" not in text:
+        return text
+    for a, b in _UNESCAPE:
+        text = text.replace(a, b)
+    return text
+
+
+def combine(hits: list["Hit"]) -> float:
+    """Noisy-or over spans: rules that fire on the same span add a little, separate spans combine."""
+    spans: list[list] = []  # [start, end, max_weight, count]
+    loose = []
+    # Quoted mentions (a test full of attack strings, docs citing them) count once, by the strongest.
+    quoted = max((h.weight for h in hits if h.via == "quoted"), default=0.0)
+    if quoted:
+        loose.append(quoted)
+    for h in sorted(hits, key=lambda h: (h.start if h.start is not None else -1)):
+        if h.via == "quoted":
+            continue
+        if h.start is None:
+            loose.append(h.weight)
+            continue
+        if spans and h.start < spans[-1][1]:
+            c = spans[-1]
+            c[1] = max(c[1], h.end)
+            c[2] = max(c[2], h.weight)
+            c[3] += 1
+        else:
+            spans.append([h.start, h.end, h.weight, 1])
+    weights = [min(0.95, w + CLUSTER_BONUS * (n - 1)) for _, _, w, n in spans] + loose
+    miss = 1.0
+    for w in weights:
+        miss *= 1.0 - min(max(w, 0.0), 0.99)
+    return round(1.0 - miss, 4)
 
 
 def evidence(text: str, limit: int = 80) -> str:
@@ -98,16 +142,13 @@ class Scanner:
         self.detect_homoglyphs = detect_homoglyphs
 
     def scan(self, text: str, untrusted: bool) -> Report:
-        hits = self._scan(text, untrusted, 0)
+        hits = self._scan(json_view(text), untrusted, 0)
         best: dict[str, Hit] = {}
         for h in hits:
             if h.rule not in best or h.weight > best[h.rule].weight:
                 best[h.rule] = h
         keep = sorted(best.values(), key=lambda h: -h.weight)
-        miss = 1.0
-        for h in keep:
-            miss *= 1.0 - min(max(h.weight, 0.0), 0.99)
-        return Report(round(1.0 - miss, 4), keep)
+        return Report(combine(keep), keep)
 
     # -- internals ---------------------------------------------------------------------------
     def _applies(self, rule: Rule, untrusted: bool) -> bool:
@@ -132,9 +173,11 @@ class Scanner:
             if not self._applies(rule, untrusted):
                 continue
             w = rule.weight
-            if context.quoted_mention(text, m.start, m.end):
-                w *= 0.5
-            hits.append(Hit(rule.id, rule.family, w, evidence(m.text), m.start, m.end))
+            via = ""
+            if rule.quotable and rule.family in _QUOTABLE and context.quoted_mention(text, m.start, m.end):
+                w *= QUOTE_DISCOUNT
+                via = "quoted"
+            hits.append(Hit(rule.id, rule.family, w, evidence(m.text), m.start, m.end, via))
             if untrusted and depth == 0:
                 hits.extend(self._hidden_context(text, m))
         if depth == 0 and markers:

@@ -8,15 +8,24 @@ from ..rule import UNTRUSTED, rules
 
 FAMILY = "embedded_command"
 
-_SECRET_FILES = (r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFILE%)/\.(?:ssh|aws|gnupg|netrc|npmrc|pypirc|docker/config\.json|kube|config/gh|git-credentials|bash_history|zsh_history|env)"
-                 r"|\bid_(?:rsa|ed25519|ecdsa|dsa)\b|\.aws/credentials|\.git-credentials|/etc/shadow|\bauth\.json\b|\.codex/auth|\.env\b")
+# Secrets in a home directory: private keys (not `.pub`), cloud and registry credentials.
+_HOME = r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFILE%)/"
+_HOME_SECRETS = (_HOME + r"\.(?:ssh/(?:id_\w+(?![.\w])|\*)|ssh(?![\w./-])|ssh/(?![\w.-])|aws/credentials|aws(?![\w./-])|aws/(?![\w.-])|gnupg|netrc|npmrc|pypirc"
+                 r"|kube/config|config/gh/hosts|git-credentials|docker/config\.json|bash_history|zsh_history|codex/auth\.json)")
+_SECRET_FILES = (_HOME_SECRETS + r"|\bid_(?:rsa|ed25519|ecdsa|dsa)(?![.\w])|\.aws/credentials|\.git-credentials|/etc/shadow"
+                 r"|\bauth\.json\b")
+# The same for Hyperscan (no lookaround): a superset, confirmed by the pattern above.
+_SECRET_FILES_ANCHOR = (r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFILE%)/\.(?:ssh|aws|gnupg|netrc|npmrc|pypirc|kube|config/gh|git-credentials|docker|bash_history|zsh_history|codex)"
+                        r"|\bid_(?:rsa|ed25519|ecdsa|dsa)|\.aws/credentials|\.git-credentials|/etc/shadow|\bauth\.json|\.env")
 
 ANCHORS = {
     "pipe_to_shell": r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b",
     "run_this_addressed": r"(?:run|execute|exec|invoke|call)\s+(?:the\s+following|this|these)\s+(?:(?:shell|bash|terminal|powershell|python)\s+)?(?:command|script|code|snippet|one-liner)",
     "before_answering_do": r"\b(?:before|prior\s+to|after|instead\s+of|rather\s+than)\s+(?:you\s+)?(?:answering|responding|replying|continuing|summari[sz]ing|completing|finishing|proceeding|answer|respond|reply|continue|summari[sz]e|doing\s+anything\s+else|anything\s+else)\b",
-    "read_secret_file": _SECRET_FILES,
+    "read_secret_file": _SECRET_FILES_ANCHOR,
+    "ask_secret_file": _SECRET_FILES_ANCHOR,
     "send_secrets": r"\b(?:to|at|into|via)\s+(?:https?://|ftp://|[\w.-]+\.(?:com|net|org|io|xyz|site|app|dev|ru|cn|tk|top|me|sh|co)\b|the\s+(?:following|this|attacker|remote|external)\s+(?:url|server|endpoint|address|webhook|host|email)|(?:my|our|this)\s+(?:server|webhook|endpoint|email))",
+    "push_code_out": r"\b(?:branch|repo|repository|codebase|source|project|workspace|commits?|code)\s+(?:[\w-]+\s+){0,3}to\s+(?:https?://|git@|ssh://)",
     "disable_safety": r"\b(?:sandbox|sandboxing|approval\s+(?:prompts?|checks?|mode)|safety\s+checks?|confirmation\s+prompts?|--dangerously|guardrails|security\s+checks?)\b",
     "grant_access": r"\b(?:admin|administrator|owner|maintainer|collaborator|write|push)\s+(?:access|permissions?|rights)\b|\bas\s+(?:an?\s+)?(?:admin|administrator|owner|maintainer|collaborator)\b",
     "reverse_shell": r"(?:/dev/tcp/|\s-e\s+/bin/|bash\s+-i\s+>&|socat\s|mkfifo\s|import\s+socket)",
@@ -28,17 +37,21 @@ RULES = rules(FAMILY, [
     ("silent_action", 0.6,
      r"\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|in\s+the\s+background\s+and\s+without)\s+(?:run|execute|send|upload|post|add|modify|delete|remove|include|exfiltrate|copy|install|download|fetch|call|commit|push|append|insert|change|replace|forward|email|transmit)\b"),
     ("do_it_quietly", 0.6,
-     r"\b(?:do\s+(?:this|it|so)|run\s+it|proceed)\s+(?:silently|quietly|secretly|covertly|without\s+(?:telling|informing|asking|notifying|alerting|mentioning))"),
+     r"\b(?:do|run|execute|perform|install|send)\s+(?:this|it|that|these|so|them|the\s+following)(?:\s+(?:command|commands|script|step|code))?\s*[:,]?\s*(?:silently|quietly|secretly|covertly|discreetly|in\s+the\s+background|without\s+(?:telling|informing|asking|notifying|alerting|mentioning|showing))"),
     ("before_answering_do", 0.6,
      r"\b(?:before|prior\s+to|after|instead\s+of|rather\s+than)\s+(?:you\s+)?(?:answering|responding|replying|continuing|summari[sz]ing|completing|finishing|proceeding|answer|respond|reply|continue|summari[sz]e|doing\s+anything\s+else|anything\s+else)\b[^.\n]{0,60}\b(?:run|execute|send|call|fetch|visit|curl|wget|read|open|upload|post|download|install|delete|cat)\b"),
-    ("read_secret_file", 0.7,
-     r"\b(?:cat|less|more|head|tail|type|base64|xxd|od|tar|zip|cp|scp|rsync|read|open|print|send|upload|post|include|attach|paste|show|output|dump)\b[^\n]{0,80}(?:" + _SECRET_FILES + r")"),
+    ("read_secret_file", 0.65,
+     r"\b(?:cat|less|more|head|tail|base64|xxd|od|tar|zip|scp|rsync|curl|nc|gpg)\s+(?:-[-\w]+\s+)*[^\n<>|;&]{0,60}(?:" + _SECRET_FILES + r")"),
+    ("ask_secret_file", 0.6,
+     r"\b(?:read|open|print|send|upload|post|include|attach|paste|show|output|dump|copy|share|leak|exfiltrate)\s+(?:the\s+)?(?:contents?\s+of\s+|file\s+)?[^\n<>]{0,30}(?:" + _HOME_SECRETS + r"|\bid_(?:rsa|ed25519|ecdsa)(?![.\w])|\.aws/credentials|/etc/shadow)"),
     ("send_secrets", 0.7,
-     r"\b(?:send|post|upload|exfiltrate|forward|transmit|email|leak|share|submit|report|copy|transfer|pipe|paste)\b[^.\n]{0,60}\b(?:api[ _-]?keys?|credentials|secrets?|tokens?|passwords?|private\s+keys?|ssh\s+keys?|env(?:ironment)?\s+variables|env\s+vars|\.env|id_rsa|cookies|session\s+tokens?|auth(?:orization)?\s+headers?|access\s+keys?|conversation|chat\s+history|system\s+prompt)\b[^.\n]{0,60}\b(?:to|at|into|via)\s+(?:https?://|ftp://|[\w.-]+\.(?:com|net|org|io|xyz|site|app|dev|ru|cn|tk|top|me|sh|co)\b|the\s+(?:following|this|attacker|remote|external)\s+(?:url|server|endpoint|address|webhook|host|email)|(?:my|our|this)\s+(?:server|webhook|endpoint|email))"),
-    ("pipe_to_shell", 0.3,
+     r"\b(?:send|post|upload|exfiltrate|forward|transmit|email|leak|share|submit|report|copy|transfer|pipe|paste)\b[^.\n]{0,60}(?:\.env\b|\b(?:api[ _-]?keys?|credentials|secrets?|tokens?|passwords?|private\s+keys?|ssh\s+keys?|env(?:ironment)?\s+variables|env\s+vars|id_rsa|cookies|session\s+tokens?|auth(?:orization)?\s+headers?|access\s+keys?|conversation|chat\s+history|system\s+prompt)\b)[^\n]{0,60}\b(?:to|at|into|via)\s+(?:https?://|ftp://|[\w.-]+\.(?:com|net|org|io|xyz|site|app|dev|ru|cn|tk|top|me|sh|co)\b|the\s+(?:following|this|attacker|remote|external)\s+(?:url|server|endpoint|address|webhook|host|email)|(?:my|our|this)\s+(?:server|webhook|endpoint|email))"),
+    ("pipe_to_shell", 0.25,
      r"\b(?:curl|wget|iwr|Invoke-WebRequest|fetch)\b[^|\n]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b"),
     ("reverse_shell", 0.65,
      r"(?:/dev/tcp/[\w.-]+/\d+|\bnc(?:at)?\s+(?:-\w+\s+)*-e\s+/bin/(?:ba)?sh|\bbash\s+-i\s+>&|\bsocat\s+[^\n]{0,80}exec:|\bmkfifo\s+/tmp/\w+;\s*nc\b|python[23]?\s+-c\s+['\"]import\s+socket,\s*subprocess)"),
+    ("push_code_out", 0.45,
+     r"\b(?:push|upload|sync|mirror|copy|send|exfiltrate)\s+(?:the\s+|this\s+|your\s+)?(?:current\s+|whole\s+|entire\s+|full\s+|private\s+)?(?:branch|repo|repository|codebase|source\s+code|source|project|workspace|commits?|code)\s+(?:[\w-]+\s+){0,3}?to\s+(?:https?://|git@|ssh://)(?!github\.com/(?:[\w-]+/)?(?:fork|your))"),
     ("disable_safety", 0.6,
      r"\b(?:disable|turn\s+off|skip|bypass|remove)\s+(?:the\s+)?(?:sandbox|sandboxing|approval\s+(?:prompts?|checks?|mode)|safety\s+checks?|confirmation\s+prompts?|--dangerously|guardrails|security\s+checks?)\b[^.\n]{0,40}\b(?:and|then|before|to)\s+(?:run|execute|install|delete|send)"),
     ("grant_access", 0.55,

@@ -3,6 +3,8 @@
 A markdown badge with `?style=flat` is ordinary; an image whose query carries a placeholder for
 the conversation, a secret or "the data" is the classic markdown-image leak.
 """
+from dataclasses import replace
+
 from ..rule import ANY, UNTRUSTED, rules
 
 FAMILY = "exfiltration"
@@ -13,17 +15,17 @@ _PLACEHOLDER = r"(?:\{\{?|\$\{?|<|%7B|%3C|\[|%5B|\()\s*[\w .-]{0,40}?" + _DATA_W
 _EXFIL_HOSTS = (r"(?:webhook\.site|requestbin\.(?:com|net)|pipedream\.net|ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.io|burpcollaborator\.net"
                 r"|oastify\.com|interact\.sh|oast\.(?:fun|pro|live|site|online|me)|requestcatcher\.com|hookbin\.com|beeceptor\.com"
                 r"|canarytokens\.(?:com|org)|pastebin\.com/api|transfer\.sh|0x0\.st|trycloudflare\.com|serveo\.net|loca\.lt"
-                r"|localtunnel\.me|postb\.in|ptsv2\.com|mockbin\.(?:org|io)|hookdeck\.com|dnslog\.cn|ceye\.io|evil\.\w+|attacker\.\w+)")
+                r"|localtunnel\.me|postb\.in|ptsv2\.com|mockbin\.(?:org|io)|hookdeck\.com|dnslog\.cn|ceye\.io)")
 
 ANCHORS = {
     "markdown_image_exfil_host": _EXFIL_HOSTS,
     "env_dump_to_network": r"\|\s*(?:curl|wget|nc|ncat|base64)\b",
     "dns_exfil": r"\$\(\s*(?:cat|whoami|hostname|env|printenv|base64)\b",
     "markdown_image_data": r"!\[[^\]\n]*\]\(\s*<?https?://[^)\s]*[?&#/=]",
-    "html_img_data": r"<img\b[^>\n]*\bsrc\s*=\s*[\"']?https?://[^\"'\s>]*[?&]",
+    "html_img_data": r"<img\b[^>\n]*\bsrc\s*=\s*[\"']?\s?https?://[^\"'\s>]*[?&]",
     "link_with_data": r"\]\(\s*https?://[^)\s]*[?&][\w-]+=",
-    "render_image_instruction": r"\b(?:image|img|picture|pixel|link|url)\b[^.\n]*\b(?:replac|substitut|fill|append|encod|put|insert|contain|includ|with\s+the)",
-    "curl_with_secret": r"\b(?:curl|wget|http|https|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|nc|ncat|fetch)\b[^\n]*(?:\$\(|`|\$\{?(?:env:)?[A-Z_]*(?:API_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS|PRIVATE_KEY)|-d\s|--data|-F\s|--form|-T\s|--upload-file)",
+    "render_image_instruction": r"\b(?:image|img|picture|pixel|link|url|badge|icon|banner|logo)\b[^.\n]*\b(?:replac|substitut|fill|append|encod|put|insert|contain|includ|with\s+the)",
+    "curl_with_secret": r"\b(?:curl|wget|http|https|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|nc|ncat|fetch)\s[^\n]*(?:\$\(|`|\$\{?(?:env:)?[A-Z_]*(?:API_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS|PRIVATE_KEY)|-d[\s=]|--data|-F[\s=]|--form|-T[\s=]|--upload-file|--post-file|--post-data|--body-file|-InFile)",
     "url_query_secret_var": r"[?&][\w-]+=\$(?:\{|\()?\s*(?:[A-Z_]*(?:KEY|TOKEN|SECRET|PASS|PASSWORD|CRED)|cat\b|env\b|printenv\b|whoami\b|base64\b)",
 }
 
@@ -32,17 +34,21 @@ RULES = rules(FAMILY, [
      r"!\[[^\]\n]{0,100}\]\(\s*<?https?://[^)\s]{1,200}[?&#/=][^)\s]{0,200}?" + _PLACEHOLDER),
     ("markdown_image_exfil_host", 0.75, r"!\[[^\]\n]{0,100}\]\(\s*<?https?://(?:[\w-]+\.)*" + _EXFIL_HOSTS),
     ("html_img_data", 0.7,
-     r"<img\b[^>\n]{0,100}\bsrc\s*=\s*[\"']?https?://[^\"'\s>]{1,200}[?&][^\"'\s>]{0,200}?" + _PLACEHOLDER),
+     r"<img\b[^>\n]{0,100}\bsrc\s*=\s*[\"']?\s?https?://[^\"'\s>]{1,200}[?&][^\"'\s>]{0,200}?" + _PLACEHOLDER),
     ("link_with_data", 0.55,
      r"\[[^\]\n]{1,100}\]\(\s*https?://[^)\s]{1,200}[?&][\w-]{1,30}=[^)\s]{0,200}?" + _PLACEHOLDER, UNTRUSTED),
     ("render_image_instruction", 0.65,
-     r"\b(?:render|display|include|show|embed|output|append|add|insert|print|end\s+(?:your|each|every)\s+(?:response|reply|answer|message)\s+with)\b[^.\n]{0,60}\b(?:markdown\s+)?(?:image|img|picture|pixel|link|url)\b[^.\n]{0,120}\b(?:replac|substitut|fill|append|encod|put|insert|contain|includ|with\s+the)\w*[^.\n]{0,80}\b(?:user|conversation|chat|history|secret|key|token|password|previous\s+messages|data|context|summary|env|credentials)"),
+     r"\b(?:render|display|include|show|embed|output|append|add|insert|print|end\s+(?:your|each|every)\s+(?:response|reply|answer|message)\s+with)\b[^.\n]{0,60}\b(?:markdown\s+)?(?:image|img|picture|pixel|link|url|badge|icon|banner|logo)\b[^.\n]{0,120}\b(?:replac|substitut|fill|append|encod|put|insert|contain|includ|with\s+the)\w*[^.\n]{0,80}\b(?:user|conversation|chat|history|secret|key|token|password|previous\s+messages|data|context|summary|env|credentials)"),
     ("exfil_host", 0.5, r"\bhttps?://(?:[\w-]+\.)*" + _EXFIL_HOSTS, UNTRUSTED),
     ("curl_with_secret", 0.7,
-     r"\b(?:curl|wget|http|https|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|nc|ncat|fetch)\b[^\n]{0,200}(?:\$\(\s*(?:cat|env|printenv|whoami|hostname|base64|git\s+config|history|ls)\b|`(?:cat|env|printenv|whoami|base64)\b|\$\{?(?:env:)?[A-Z_]*(?:API_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS|PRIVATE_KEY|AWS_SECRET_ACCESS_KEY)\}?\b[^\n]{0,10}(?:https?://|[\"']?\s*$|\s+-X)|(?:-d|--data(?:-binary|-raw|-urlencode)?|-F|--form|-T|--upload-file)\s+[\"']?@?[^\s\"']*(?:\.env\b|id_rsa|id_ed25519|\.ssh/|credentials|\.netrc|\.npmrc|\.pypirc|\.git-credentials|auth\.json|/etc/passwd|/etc/shadow))"),
+     r"\b(?:curl|wget|http|https|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|nc|ncat|fetch)\s[^\n]{0,200}(?:\$\(\s*(?:cat|env|printenv|whoami|hostname|base64|git\s+config|history|ls)\b|`(?:cat|env|printenv|whoami|base64)\b|\$\{?(?:env:)?[A-Z_]*(?:API_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS|PRIVATE_KEY|AWS_SECRET_ACCESS_KEY)\}?\b[^\n]{0,10}(?:https?://|[\"']?\s*$|\s+-X)|(?:-d|--data(?:-binary|-raw|-urlencode)?|-F|--form|-T|--upload-file|--post-file|--post-data|--body-file|-InFile)(?:\s+|=)[\"']?(?:[\w-]+=)?@?[^\s\"']*(?:\.env\b|id_rsa|id_ed25519|\.ssh/|credentials|\.netrc|\.npmrc|\.pypirc|\.git-credentials|auth\.json|/etc/passwd|/etc/shadow))"),
     ("url_query_secret_var", 0.7,
      r"https?://[^\s\"'<>)]{1,200}[?&][\w-]{1,30}=\$(?:\{|\()?\s*(?:[A-Z_]*(?:KEY|TOKEN|SECRET|PASS|PASSWORD|CRED)[A-Z_]*|cat\b|env\b|printenv\b|whoami\b|base64\b)"),
     ("env_dump_to_network", 0.7,
      r"\b(?:env|printenv|set|cat\s+[^\n|]{0,40}\.env\b|cat\s+~?/?\S*\.ssh/\S+|history|git\s+config\s+--list)\s*\|\s*(?:curl|wget|nc|ncat|base64\s*\|\s*(?:curl|wget|nc))\b"),
     ("dns_exfil", 0.6, r"\b(?:nslookup|dig|host|ping)\s+[^\n]{0,40}\$\(\s*(?:cat|whoami|hostname|env|printenv|base64)\b"),
 ], anchors=ANCHORS)
+
+# Images and links that carry data leak when rendered, quoted or not.
+_UNQUOTABLE = {"markdown_image_data", "markdown_image_exfil_host", "html_img_data", "link_with_data"}
+RULES = [replace(r, quotable=False) if r.id.split(".", 1)[1] in _UNQUOTABLE else r for r in RULES]

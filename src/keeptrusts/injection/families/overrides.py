@@ -12,6 +12,10 @@ _PRIOR = r"(?:previous|previously\s+given|prior|above|earlier|preceding|former|i
 _RULES = (r"(?:instructions?|directives?|rules|guidelines?|prompts?|commands?|context|messages?|guidance|directions?"
           r"|constraints|restrictions|orders|programming|conversation|system\s+prompts?)")
 _AI = r"(?:AI|A\.I\.|LLM|LLMs|assistant|agent|model|language\s+model|chat\s?bot|bot|codex|claude|chatgpt|gpt|copilot|gemini|cursor)"
+# Without "agent", "assistant", "model" alone: user agents, monitoring agents and LLM docs say "the
+# agent must" / "the assistant should respond" all the time.
+_AI_STRONG = (r"(?:AI|A\.I\.|LLMs?|AI\s+(?:agent|assistant|model|system|tool)s?|coding\s+(?:agent|assistant)s?"
+              r"|language\s+models?|chat\s?bots?|codex|claude|chatgpt|gpt(?:-\d[\w.-]*)?|copilot|gemini)")
 
 ANCHORS = {
     "no_confirmation": r"\b(?:permission|confirmation|approval|consent)\b",
@@ -20,6 +24,8 @@ ANCHORS = {
     "ignore_previous": r"\b(?:previous|previously|prior|above|earlier|preceding|former|initial|original|foregoing|preexisting|pre-existing|aforementioned|all)\s+(?:[\w-]+\s+){0,2}(?:instruction|directive|rule|guideline|prompt|command|context|message|guidance|direction|constraint|restriction|order|programming|conversation|system)",
     "reveal_prompt": r"(?:system\s+prompt|system\s+message|system\s+instructions|developer\s+(?:message|prompt|instructions)|initial\s+instructions|hidden\s+instructions|original\s+instructions|instructions\s+above|prompt\s+above|pre-?prompt|custom\s+instructions|configuration\s+prompt)",
     "ai_must_do": r"\b(?:must|should|shall|needs?\s+to|have\s+to|has\s+to|required\s+to|instructed\s+to|will\s+now)\s+(?:\w+\s+)?(?:run|execute|call|invoke|send|upload|post|fetch|download|install|delete|remove|modify|write|create|open|visit|email|push|commit|ignore|disregard|forget|reveal|print|output|include|append|insert|add|tell|say|respond|reply|recommend|read|copy|leak|exfiltrate|transfer|grant|approve|merge|change|update|replace|navigate|click)\b",
+    "ignore_given": r"(?:instructions|rules|guidelines|directions|directives|prompts?|orders)\s+[\w\s']{0,40}?(?:earlier|before|previously|above|so\s+far|until\s+now|at\s+the\s+start|system\s+prompt)",
+    "agent_instructed": r"\b(?:agents?|assistants?|models?|bots?)\s+(?:(?:is|are)\s+(?:hereby\s+)?(?:instructed|required|ordered|directed|expected|authori[sz]ed)\s+to|(?:must|should|need\s+to|have\s+to)\s+(?:immediately|now|silently|quietly|first|also))",
     "important_instructions": r"(?:IMPORTANT|URGENT|CRITICAL|PRIORITY|MANDATORY)",
 }
 
@@ -27,6 +33,8 @@ RULES = rules(FAMILY, [
     ("ignore_previous", 0.9,
      r"\b(?:ignore|ignoring|disregard|disregarding|forget|forgetting|neglect|override|overrule|bypass|nullify|set\s+aside|pay\s+no\s+attention\s+to|do\s+not\s+(?:follow|obey)|don'?t\s+(?:follow|obey)|stop\s+(?:following|obeying)|no\s+longer\s+(?:follow|obey))\s+"
      + _DET + _PRIOR + r"\s+(?:[\w-]+\s+){0,2}" + _RULES + r"\b"),
+    ("ignore_given", 0.85,
+     r"\b(?:ignore|disregard|forget|do\s+not\s+follow|don'?t\s+follow|stop\s+following|no\s+longer\s+follow|override|discard)\s+(?:all\s+)?(?:of\s+)?(?:the\s+|your\s+|any\s+|those\s+|these\s+)?(?:instructions|rules|guidelines|directions|directives|prompts?|orders)\s+(?:(?:that\s+)?(?:you\s+)?(?:were|have\s+been|'ve\s+been|got|received)?\s*(?:given|told|received|provided|shown)?\s*)(?:earlier|before|previously|above|so\s+far|until\s+now|at\s+the\s+start|in\s+the\s+system\s+prompt)\b"),
     ("ignore_your_rules", 0.85,
      r"\b(?:ignore|disregard|forget|bypass|override|circumvent|disable|turn\s+off|break\s+free\s+of|escape)\s+(?:all\s+)?(?:of\s+)?your\s+(?:[\w-]+\s+){0,2}"
      r"(?:instructions|rules|guidelines|system\s+prompt|system\s+message|programming|restrictions|constraints|filters?|guardrails|safety|policies|training|directives|limitations|principles)\b"),
@@ -40,13 +48,14 @@ RULES = rules(FAMILY, [
      r"(?:^|\n)[\s#*>\[-]*(?:new|updated|revised|real|actual|true|override|important|urgent|priority)\s+(?:system\s+)?(?:instructions?|directives?|orders)\s*[\]*]*\s*:"),
     ("you_are_now", 0.8,
      r"\byou\s+are\s+(?:now|no\s+longer|from\s+now\s+on)\s+(?:(?:an?|the|in|my|called|named|acting\s+as)\s+)?(?:[\w-]+\s+){0,3}?"
-     r"(?:DAN|jailbroken|unrestricted|unfiltered|uncensored|unbound|unchained|evil|malicious|rogue|free\s+from|bound\s+by|restricted|limited|an?\s+AI\s+without|developer\s+mode|god\s+mode|admin\s+mode|debug\s+mode|root\s+mode|jailbreak\s+mode|sudo\s+mode|a\s+different\s+(?:AI|assistant|model)|no\s+longer\s+an?\s+(?:AI|assistant))"),
+     r"(?:DAN|jailbroken|unrestricted|unfiltered|uncensored|unbound|unchained|evil|malicious|rogue|free\s+from|bound\s+by|restricted|limited|an?\s+AI\s+without|developer\s+mode|god\s+mode|admin\s+mode|debug\s+mode|root\s+mode|jailbreak\s+mode|sudo\s+mode|a\s+different\s+(?:AI|assistant|model)|no\s+longer\s+an?\s+(?:AI|assistant)"
+     r"|(?:operating|running|acting|working)\s+(?:without|with\s+no)\s+(?:any\s+)?(?:restrictions|limits|limitations|rules|filters|guidelines|guardrails))"),
     ("persona_switch", 0.7,
      r"\b(?:act|behave|respond|answer|roleplay|role-play|pretend)\s+(?:as\s+if\s+you\s+(?:are|were)|as|like|to\s+be|you\s+are)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}?"
      r"(?:DAN|jailbroken|unrestricted|unfiltered|uncensored|evil|malicious|rogue|AI\s+(?:with|without)\s+no|AI\s+without|assistant\s+without|model\s+without|hacker)\b"),
     ("jailbreak_names", 0.8,
      r"\b(?:DAN\s+mode|do\s+anything\s+now|jailbreak(?:ed)?\s+mode|developer\s+mode\s+(?:enabled|activated|on|output)|enable\s+developer\s+mode|god\s+mode\s+(?:enabled|activated)|AIM\s+mode|STAN\s+mode|DUDE\s+mode|evil\s+confidant|opposite\s+mode|unfiltered\s+mode|no\s+restrictions\s+mode)\b"),
-    ("from_now_on", 0.5,
+    ("from_now_on", 0.35,
      r"\b(?:from\s+now\s+on|henceforth|starting\s+now|for\s+the\s+rest\s+of\s+(?:this|the)\s+conversation|for\s+all\s+(?:future|subsequent)\s+(?:responses|replies|answers))\s*,?\s+(?:you|your)\s+(?:will|must|shall|are\s+to|should|have\s+to|need\s+to|respond|answer|reply|act|only)\b"),
     ("reveal_prompt", 0.75,
      r"\b(?:reveal|print|show|output|repeat|leak|dump|display|tell\s+me|share|give\s+me|disclose|expose|recite|write\s+out|copy|return|send|include|paste|list)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:your|the|its)\s+(?:full\s+|entire\s+|complete\s+|exact\s+|original\s+|verbatim\s+|hidden\s+|secret\s+|internal\s+|initial\s+)*"
@@ -55,12 +64,12 @@ RULES = rules(FAMILY, [
      r"\brepeat\s+(?:the\s+|all\s+(?:of\s+)?the\s+)?(?:words|text|everything|instructions|content)\s+above\b"),
     ("hide_from_user", 0.75,
      r"\b(?:do\s+not|don'?t|never|without)\s+(?:ever\s+)?(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|alert(?:ing)?|notify(?:ing)?|warn(?:ing)?|show(?:ing)?|let(?:ting)?|disclos(?:e|ing)|report(?:ing)?)\s+(?:this\s+to\s+)?(?:the|your|any)\s+(?:user|human|developer|operator|owner|people|person|reviewer|maintainers?)\b"),
-    ("no_confirmation", 0.55,
+    ("no_confirmation", 0.3,
      r"\b(?:without|do\s+not|don'?t|never|no\s+need\s+to)\s+(?:ask(?:ing)?|request(?:ing)?|wait(?:ing)?\s+for|seek(?:ing)?|get(?:ting)?)\s+(?:for\s+)?(?:the\s+|any\s+)?(?:user'?s?\s+|human'?s?\s+)?(?:permission|confirmation|approval|consent)\b",
      UNTRUSTED),
     ("stop_task", 0.6,
      r"\b(?:stop|abort|cease|halt)\s+(?:what\s+you\s+are\s+doing|your\s+current\s+task|the\s+current\s+task|summari[sz]ing|translating|analy[sz]ing|your\s+(?:work|analysis|review))\s*(?:[.,;:!-]|\s+and\b)"),
-    ("instead_do", 0.5,
+    ("instead_do", 0.3,
      r"\b(?:instead|rather)\s*,?\s+(?:you\s+(?:must|should|will|need\s+to)|(?:please\s+)?(?:respond|reply|say|output|print|answer)\s+(?:only\s+)?(?:with|that)|do\s+the\s+following)\b",
      UNTRUSTED),
     ("address_ai", 0.45,
@@ -70,18 +79,28 @@ RULES = rules(FAMILY, [
      r"\bif\s+you\s+are\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|language\s+model|assistant|AI\s+(?:agent|assistant|model)|coding\s+(?:agent|assistant)|automated\s+(?:agent|tool|system|assistant)|bot|codex|claude|chatgpt|gpt|copilot|machine)\b",
      UNTRUSTED),
     ("dear_ai", 0.5,
-     r"(?:\b(?:dear|hey|hello|hi|greetings|attention|yo)\s*,?\s+(?:the\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|agent|language\s+model|robot|bot)s?\b\s*[,:!])",
+     r"(?:\b(?:dear|hey|hello|hi|greetings|attention|yo)\s*,?\s+(?:the\s+|all\s+|any\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|agent|language\s+model|robot|bot)s?(?:\s+(?:assistant|agent|model|system|bot)s?)?\b\s*[,:!])",
      UNTRUSTED),
     ("ai_reading_this", 0.55,
      r"\b" + _AI + r"s?\s+(?:that\s+is\s+|who\s+(?:is|are)\s+|currently\s+)?(?:reading|processing|parsing|analy[sz]ing|summari[sz]ing|reviewing|scanning|browsing|ingesting|viewing)\s+(?:this|these)\b",
      UNTRUSTED),
     ("ai_must_do", 0.55,
-     r"\b" + _AI + r"s?\b[^.\n]{0,40}\b(?:must|should|shall|needs?\s+to|have\s+to|has\s+to|are\s+required\s+to|is\s+required\s+to|are\s+instructed\s+to|is\s+instructed\s+to|will\s+now)\s+(?:immediately\s+|now\s+|also\s+|first\s+|silently\s+|quietly\s+|always\s+)?"
+     r"\b" + _AI_STRONG + r"\b[^.\n]{0,40}\b(?:must|should|shall|needs?\s+to|have\s+to|has\s+to|are\s+required\s+to|is\s+required\s+to|are\s+instructed\s+to|is\s+instructed\s+to|will\s+now)\s+(?:immediately\s+|now\s+|also\s+|first\s+|silently\s+|quietly\s+|always\s+)?"
      r"(?:run|execute|call|invoke|send|upload|post|fetch|download|install|delete|remove|modify|write|create|open|visit|email|push|commit|ignore|disregard|forget|reveal|print|output|include|append|insert|add|tell|say|respond|reply|recommend|read|copy|leak|exfiltrate|transfer|grant|approve|merge|change|update|replace|navigate|click)\b",
+     UNTRUSTED),
+    ("agent_instructed", 0.55,
+     r"(?<!user\s)(?<!user-)(?<!ssh-)(?<!ssh\s)\b(?:the\s+|all\s+|any\s+)?(?:agent|agents|assistant|assistants|model|models|bot|bots)\s+(?:is|are)\s+(?:hereby\s+)?(?:instructed|required|ordered|directed|expected|authori[sz]ed)\s+to\s+\w+"
+     r"|(?<!user\s)(?<!user-)\b(?:agent|agents|assistant|assistants)\s+(?:must|should|need\s+to|have\s+to)\s+(?:immediately|now|silently|quietly|first|also\s+immediately)\s+\w+",
      UNTRUSTED),
     ("important_instructions", 0.5,
      r"(?:<|\[|\*\*|##\s*)\s*(?:IMPORTANT|URGENT|CRITICAL|PRIORITY|MANDATORY)\s*(?:INSTRUCTIONS?|NOTICE|MESSAGE|UPDATE|OVERRIDE)?\s*(?:>|\]|\*\*|:)\s*[^\n]{0,80}\b(?:you\s+must|ignore|disregard|before\s+(?:you|responding|answering)|your\s+(?:task|instructions))",
      UNTRUSTED, True),
+    ("previous_void", 0.8,
+     r"\b(?:the\s+|all\s+|your\s+)?(?:previous|prior|above|earlier|original|initial|preceding)\s+(?:instructions|rules|prompts?|directions|directives|guidelines)\s+(?:were|are|was|is|have\s+been)\s+(?:only\s+|just\s+|now\s+|all\s+)?(?:a\s+test|fake|wrong|void|cancel+ed|revoked|superseded|replaced|no\s+longer\s+valid|invalid|null)\b"),
+    ("actual_instructions", 0.7,
+     r"\b(?:the\s+|your\s+)?(?:actual|real|true|correct|genuine|updated)\s+(?:instructions|task|directives|orders)\s+(?:are|is|follows?)\s*:"),
+    ("whatever_told", 0.8,
+     r"\b(?:whatever|everything|anything|all)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|got)\s+)?(?:told|instructed|given|said|asked)\s+(?:to\s+you\s+)?(?:before|earlier|previously|above|so\s+far|until\s+now)\s+(?:no\s+longer\s+applies|is\s+(?:now\s+)?(?:void|cancel+ed|obsolete|irrelevant|revoked)|does\s+not\s+apply|doesn'?t\s+apply|must\s+be\s+ignored|should\s+be\s+ignored)"),
     ("the_user_wants", 0.45,
      r"\b(?:the\s+user\s+(?:has\s+)?(?:also\s+)?(?:wants|asked|requested|instructed|authorized|authorised|approved|would\s+like)\s+(?:you\s+)?to\s+(?:also\s+)?(?:run|execute|send|upload|delete|remove|post|email|push|share|reveal|disable|grant|transfer|curl|fetch|download|install|exfiltrate|copy|leak))\b",
      UNTRUSTED),

@@ -8,31 +8,39 @@ from ..rule import ANY, UNTRUSTED, rules
 
 FAMILY = "role_marker"
 
+# Start of a line (also after `nl` line numbers), or right after a quote or a sentence end.
+_LS = r"(?:^|\n|[\"'>]|[.!?]\s)[ \t]*(?:\d+[ \t:|]+)?"
+
 ANCHORS = {
+    "json_role_system": r"role\s?[\"']\s*:\s*[\"']\s?(?:system|developer)",
     "role_tag": r"<(?:system|developer|admin|sudo|override|hidden_instructions|secret_instructions|important_instructions|assistant_instructions|ai_instructions|instructions_for_ai|agent_instructions)",
-    "json_role_system": r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']",
     "fake_tool_result": r"</(?:tool_output|tool_result|tool_response|function_results|function_output|function_response|tool|output|result|search_results|document|context|untrusted_content|file_content|user_input|data)>",
-    "human_assistant_turns": r"\n\n(?:Assistant|A):",
+    "human_assistant_turns": r"\n[ \t]*\n[ \t]*(?:Assistant|A):",
+    "inst_tokens": r"(?:\[INST\]|<[<]SYS>>|<start_of_turn[>]|\[SYSTEM_PROMPT\])",
 }
 
 RULES = rules(FAMILY, [
-    ("chat_template_token", 0.75,
+    ("chat_template_role", 0.75,
+     r"(?:<\|im_start\|>\s*(?:system|developer|assistant)|<\|start_header_id\|>\s*(?:system|developer|assistant|ipython)\s*<\|end_header_id\|>|<\|(?:system|developer)\|>|<\|start\|>(?:system|developer|assistant))"),
+    # A bare token is how chat-template docs talk about them; it needs company to matter.
+    ("chat_template_token", 0.4,
      r"<\|(?:im_start|im_end|im_sep|endoftext|endofprompt|system|user|assistant|developer|start_header_id|end_header_id|eot_id|begin_of_text|end_of_text|start|end|message|channel|constrain|return|call|tool|tool_call|tool_response|ipython|eom_id|fim_prefix|fim_middle|fim_suffix|end_of_turn|start_of_turn)\|>"),
-    ("inst_tokens", 0.7, r"(?:\[/?INST\]|<</?SYS>>|<start_of_turn>(?:user|model|system)|<end_of_turn>|\[/?SYSTEM_PROMPT\]|\[AVAILABLE_TOOLS\]|\[TOOL_RESULTS\])", ANY, True),
+    ("inst_tokens", 0.7, r"(?:\[INST\][^\n]{1,400}\[/INST\]|<[<]SYS>>|<start_of_turn[>](?:user|model|system)|\[SYSTEM_PROMPT\][^\n]{1,200})", ANY, True),
+    ("inst_token_bare", 0.4, r"(?:\[/?INST\]|<[<]/SYS>>|<end_of_turn[>]|\[/SYSTEM_PROMPT\]|\[AVAILABLE_TOOLS\]|\[TOOL_RESULTS\])", ANY, True),
     ("fake_role_header", 0.6,
-     r"(?:^|\n)[ \t]*[\[(<#*>=-]*[ \t]*(?:system|developer|admin|administrator|root|operator|openai|anthropic)[ \t]+(?:message|prompt|instructions?|override|directive|update|notice|command|note|policy)[ \t]*[\])>*=-]*[ \t]*:",
+     _LS + r"[\[(<#*>=-]*[ \t]*(?:system|developer|admin|administrator|root|operator|openai|anthropic)[ \t]+(?:message|prompt|instructions?|override|directive|update|notice|command|note|policy)[ \t]*[\])>*=-]*[ \t]*:",
      UNTRUSTED),
     ("bracket_role", 0.6,
-     r"(?:^|\n)[ \t]*\[(?:system|developer|admin|SYSTEM\s+MESSAGE|SYSTEM\s+NOTE|SYSTEM\s+OVERRIDE|ADMIN\s+OVERRIDE|DEVELOPER\s+MESSAGE|DEVELOPER\s+NOTE|assistant\s+instructions)\]",
+     r"(?:" + _LS + r"\[(?:system|developer|admin)\]|\[(?:SYSTEM|DEVELOPER|ADMIN|ADMINISTRATOR|OPERATOR|ROOT)[ _](?:MESSAGE|NOTE|OVERRIDE|INSTRUCTIONS?|PROMPT|COMMAND|MODE|NOTICE|DIRECTIVE)\]|\[assistant\s+instructions\])",
      UNTRUSTED),
     ("role_tag", 0.5,
      r"<(?:system|system_prompt|system-prompt|systemprompt|system_message|developer|developer_message|admin|sudo|override|hidden_instructions|secret_instructions|important_instructions|assistant_instructions|ai_instructions|instructions_for_ai|agent_instructions)(?:\s[^>\n]{0,40})?>",
      UNTRUSTED),
     ("boundary_text", 0.65,
-     r"(?:^|\n)[ \t]*[-=#*\[<]*[ \t]*(?:BEGIN|START)[ \t_]+(?:NEW[ \t_]+)?(?:SYSTEM|DEVELOPER|ADMIN)[ \t_]+(?:PROMPT|MESSAGE|INSTRUCTIONS|OVERRIDE)",
+     _LS + r"[-=#*\[<]*[ \t]*(?:BEGIN|START)[ \t_]+(?:NEW[ \t_]+)?(?:SYSTEM|DEVELOPER|ADMIN)[ \t_]+(?:PROMPT|MESSAGE|INSTRUCTIONS|OVERRIDE)",
      UNTRUSTED, True),
     ("end_of_data", 0.55,
-     r"(?:^|\n)[ \t]*[-=#*\[<]*[ \t]*(?:END|CLOSE)[ \t_]+OF[ \t_]+(?:USER[ \t_]+INPUT|TOOL[ \t_]+OUTPUT|FUNCTION[ \t_]+OUTPUT|DOCUMENT|FILE|DATA|CONTEXT|SEARCH[ \t_]+RESULTS?|WEB[ \t_]+PAGE|UNTRUSTED[ \t_]+CONTENT|EMAIL|ISSUE)[ \t]*[-=#*\]>]*[ \t]*(?:\n|$)",
+     _LS + r"[-=#*\[<]*[ \t]*(?:END|CLOSE)[ \t_]+OF[ \t_]+(?:USER[ \t_]+INPUT|TOOL[ \t_]+OUTPUT|FUNCTION[ \t_]+OUTPUT|DOCUMENT|FILE|DATA|CONTEXT|SEARCH[ \t_]+RESULTS?|WEB[ \t_]+PAGE|UNTRUSTED[ \t_]+CONTENT|EMAIL|ISSUE)[ \t]*[-=#*\]>]*[ \t]*(?:\n|$)",
      UNTRUSTED, True),
     ("fake_tool_result", 0.6,
      r"(?:</(?:tool_output|tool_result|tool_response|function_results|function_output|function_response|tool|output|result|search_results|document|context|untrusted_content|file_content|user_input|data)>[ \t]*\n[^\n]{0,40}(?:<(?:system|assistant|developer|user|instructions|human)\b|\b(?:system|assistant|developer|user|human)\s*:))",
@@ -41,10 +49,10 @@ RULES = rules(FAMILY, [
      r"<(?:function_calls|antml:function_calls|tool_calls?|invoke\s+name=|function_results)\b",
      UNTRUSTED),
     ("harmony_recipient", 0.6, r"\bassistant\s+to=(?:functions|container|python|browser|repo_browser)\.", ANY),
-    ("json_role_system", 0.3, r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']\s*,\s*[\"']content[\"']\s*:\s*[\"'][^\"'\n]{0,80}\b(?:ignore|disregard|you\s+are\s+now|new\s+instructions|must|reveal)",
+    ("json_role_system", 0.5, r"[\"']\s?role\s?[\"']\s*:\s*[\"']\s?(?:system|developer)\s?[\"']\s*,\s*[\"']\s?content\s?[\"']\s*:\s*[\"'][^\"'\n]{0,80}\b(?:ignore|disregard|you\s+are\s+now|new\s+instructions|must|reveal|always|never|do\s+not)",
      UNTRUSTED),
-    ("human_assistant_turns", 0.45, r"\n\n(?:Human|H):[^\n]{1,200}\n\n(?:Assistant|A):", UNTRUSTED, True),
+    ("human_assistant_turns", 0.45, r"\n[ \t]*\n[ \t]*(?:Human|H):[^\n]{1,200}\n[ \t]*\n[ \t]*(?:Assistant|A):", UNTRUSTED, True),
     ("chat_transcript_role", 0.4,
-     r"(?:^|\n)[ \t]*(?:###[ \t]*)?(?:System|SYSTEM|Developer|DEVELOPER)[ \t]*:[ \t]*(?:You\s+are|you\s+are|Ignore|ignore|Disregard|From\s+now|New\s+instructions|Your\s+(?:new\s+)?task|The\s+assistant\s+(?:must|should|will))",
+     _LS + r"(?:###[ \t]*)?(?:System|SYSTEM|Developer|DEVELOPER)[ \t]*:\s*(?:You\s+are|you\s+are|Ignore|ignore|Disregard|From\s+now|New\s+instructions|Your\s+(?:new\s+)?task|The\s+assistant\s+(?:must|should|will))",
      UNTRUSTED, True),
 ], anchors=ANCHORS)

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Measures the prompt-injection policy: detection rate per family, false positives on benign
+code and docs from this machine, and scan throughput on one core.
+
+    .venv/bin/python scripts/eval_injection.py                  # full run (a minute or two)
+    .venv/bin/python scripts/eval_injection.py --per-family 50 --benign 300   # quick
+    .venv/bin/python scripts/eval_injection.py --show-misses 20 --show-fp 20
+
+Judged with the policy options of policies/codex-cli.yaml (or --config): an attack counts as
+detected when its segment gets any action (block, neutralize, flag); a benign chunk is a false
+positive on any action. Attacks are scanned as the source they come from (tool outputs, or user
+messages for direct jailbreaks); benign chunks as tool outputs, the strict setting.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import injection_corpus as corpus  # noqa: E402
+
+from keeptrusts.config import load_config  # noqa: E402
+from keeptrusts.policies.prompt_injection import PromptInjection  # noqa: E402
+
+
+def action_of(policy: PromptInjection, text: str, source: str) -> tuple[str, float, list]:
+    report = policy.scanner.scan(text, untrusted=source not in ("user", "system"))
+    action = policy.action_for(source, report.score) if report.hits else "allow"
+    return action, report.score, report.hits
+
+
+def hard_benign() -> list[dict]:
+    path = ROOT / "tests/data/injection/benign_hard.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default=str(ROOT / "policies/codex-cli.yaml"))
+    ap.add_argument("--per-family", type=int, default=300, help="attack samples per family")
+    ap.add_argument("--benign", type=int, default=2500, help="benign chunks per source set")
+    ap.add_argument("--seed", type=int, default=6)
+    ap.add_argument("--show-misses", type=int, default=0)
+    ap.add_argument("--show-fp", type=int, default=10)
+    ap.add_argument("--no-hyperscan", action="store_true", help="measure the pure-Python fallback")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+
+    options = load_config(a.config).policy_options.get("prompt-injection", {})
+    policy = PromptInjection(options)
+    if a.no_hyperscan:
+        from keeptrusts.injection import Scanner
+        policy.scanner = Scanner(use_hyperscan=False)
+
+    # Attacks
+    samples = corpus.attacks(a.per_family, a.seed)
+    per = defaultdict(Counter)
+    misses = []
+    for s in samples:
+        action, score, hits = action_of(policy, s["text"], s["source"])
+        c = per[s["family"]]
+        c["n"] += 1
+        c[action] += 1
+        c["detected"] += action != "allow"
+        per[f"{s['family']}/{s['technique']}"]["n"] += 1
+        per[f"{s['family']}/{s['technique']}"]["detected"] += action != "allow"
+        if action == "allow":
+            misses.append((score, s))
+    total_n = sum(c["n"] for k, c in per.items() if "/" not in k)
+    total_d = sum(c["detected"] for k, c in per.items() if "/" not in k)
+
+    # Benign controls
+    chunks = corpus.benign(a.benign, a.seed) + [{"source_set": "hard_benign", "path": h.get("name", ""), "offset": 0,
+                                                 "text": h["text"]} for h in hard_benign()]
+    fp = defaultdict(Counter)
+    fps = []
+    scanner = policy.scanner
+    nbytes = 0
+    cpu = 0.0
+    for ch in chunks:
+        t0 = time.process_time()
+        report = scanner.scan(ch["text"], untrusted=True)
+        cpu += time.process_time() - t0
+        nbytes += len(ch["text"].encode("utf-8", "surrogatepass"))
+        action = policy.action_for("tool_output", report.score) if report.hits else "allow"
+        c = fp[ch["source_set"]]
+        c["n"] += 1
+        c["bytes"] += len(ch["text"])
+        if action != "allow":
+            c["fp"] += 1
+            fps.append((report.score, ch, action, report.hits))
+    benign_n = sum(c["n"] for c in fp.values())
+    benign_fp = sum(c["fp"] for c in fp.values())
+
+    result = {
+        "engine": scanner.engine.name,
+        "families": {k: {"n": c["n"], "detected": c["detected"], "rate": round(c["detected"] / c["n"], 4),
+                         **({"block": c["block"], "neutralize": c["neutralize"], "flag": c["flag"]} if "/" not in k else {})}
+                     for k, c in sorted(per.items())},
+        "detection_overall": round(total_d / total_n, 4),
+        "benign": {k: {"chunks": c["n"], "mb": round(c["bytes"] / 1e6, 2), "fp": c["fp"]} for k, c in fp.items()},
+        "fp_rate": round(benign_fp / benign_n, 5),
+        "throughput_mb_s": round(nbytes / 1e6 / cpu, 1) if cpu else None,
+        "benign_mb": round(nbytes / 1e6, 1),
+    }
+    if a.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"engine: {result['engine']}\n")
+    print(f"{'family / technique':44} {'n':>5} {'detected':>9}  block neutralize flag")
+    for k, v in result["families"].items():
+        indent = "    " if "/" in k else ""
+        extra = f"  {v['block']:>5} {v['neutralize']:>10} {v['flag']:>4}" if "/" not in k else ""
+        print(f"{indent + k:44} {v['n']:>5} {v['rate']:>9.1%}{extra}")
+    print(f"\noverall detection: {total_d}/{total_n} = {result['detection_overall']:.1%}")
+    print(f"\n{'benign set':20} {'chunks':>7} {'MB':>7} {'FP':>4}")
+    for k, v in result["benign"].items():
+        print(f"{k:20} {v['chunks']:>7} {v['mb']:>7} {v['fp']:>4}")
+    print(f"false positives: {benign_fp}/{benign_n} = {result['fp_rate']:.3%}")
+    print(f"throughput: {result['throughput_mb_s']} MB/s on one core ({result['benign_mb']} MB of benign text, CPU time)")
+    for score, s in sorted(misses, key=lambda x: -x[0])[:a.show_misses]:
+        print(f"\nMISS {s['family']}/{s['technique']} in {s['carrier']} score={score}: {s['text'][:300]!r}")
+    for score, ch, action, hits in sorted(fps, key=lambda x: -x[0])[:a.show_fp]:
+        print(f"\nFP {action} {score} {ch['path']}@{ch['offset']}: " + "; ".join(f"{h.rule}={h.weight:.2f} {h.evidence!r}" for h in hits[:4]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
