@@ -47,7 +47,10 @@ CHUNK_LINES = 40
 # ----------------------------------------------------------------------------------------------
 
 
-def python_sources() -> list[Path]:
+def python_sources(heldout: bool = False) -> list[Path]:
+    if heldout:   # third-party packages installed in this interpreter: code the rules were not tuned on
+        root = Path(sysconfig.get_paths()["purelib"])
+        return sorted(p for p in root.rglob("*.py") if "keeptrusts" not in str(p) and "/tests/" not in str(p))
     root = Path(sysconfig.get_paths()["stdlib"])
     return sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts)
 
@@ -81,9 +84,10 @@ REAL_PII = re.compile(r"(?i)author|copyright|\(c\)|(?:contributed|written|mainta
                       r"signed-off-by|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]{2,}")
 
 
-def sample_corpus(rng: random.Random, n_planted: int, n_clean: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def sample_corpus(rng: random.Random, n_planted: int, n_clean: int,
+                  heldout: bool = False) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(language, chunk) lists for planting and for clean controls, both from real files."""
-    pools = {"py": python_sources(), "js": js_sources()}
+    pools = {"py": python_sources(heldout)} if heldout else {"py": python_sources(), "js": js_sources()}
     pools = {k: v for k, v in pools.items() if v}
     langs = sorted(pools)
 
@@ -501,9 +505,9 @@ SECRET_TYPES = {"aws_access_key_id", "aws_secret_access_key", "github_token", "o
                 "secret_assignment", "bearer_token"}
 
 
-def build_cases(seed: int, n_planted: int, n_clean: int):
+def build_cases(seed: int, n_planted: int, n_clean: int, heldout: bool = False):
     rng = random.Random(seed)
-    planted_src, clean = sample_corpus(rng, n_planted, n_clean)
+    planted_src, clean = sample_corpus(rng, n_planted, n_clean, heldout)
     cases = []
     for i, (lang, chunk) in enumerate(planted_src):
         tmpl = TEMPLATES[i % len(TEMPLATES)]
@@ -594,11 +598,13 @@ def main(argv=None) -> int:
     ap.add_argument("--clean", type=int, default=1000, help="clean control chunks")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-baseline", action="store_true", help="score keeptrusts only")
+    ap.add_argument("--heldout", action="store_true",
+                    help="use the interpreter's site-packages (third-party Python the rules were not tuned on)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--show-fp", action="store_true")
     args = ap.parse_args(argv)
-    cases, clean = build_cases(args.seed, args.planted, args.clean)
+    cases, clean = build_cases(args.seed, args.planted, args.clean, args.heldout)
     results = {"keeptrusts": evaluate(Keeptrusts(), cases, clean)}
     if not args.no_baseline:
         results["presidio+detect-secrets"] = evaluate(Baseline(), cases, clean)
@@ -608,7 +614,7 @@ def main(argv=None) -> int:
         langs = {}
         for lang, *_ in cases:
             langs[lang] = langs.get(lang, 0) + 1
-        print(f"corpus: {len(cases)} planted chunks {langs}, {len(clean)} clean chunks, {CHUNK_LINES} lines each, seed {args.seed}")
+        print(f"corpus ({'held-out site-packages' if args.heldout else 'stdlib + npm'}): {len(cases)} planted chunks {langs}, {len(clean)} clean chunks, {CHUNK_LINES} lines each, seed {args.seed}")
         print(report(results, args.show_misses, args.show_fp))
     return 0
 

@@ -11,6 +11,12 @@ _VERSION_HINTS = re.compile(r"(?i)(?:\b|_)(?:version|ver|release|oid|python|node
 _ADDRESS_WORDS = re.compile(r"(?i)\b(?:ip|ipv4|addr|address|host)\b")
 
 
+# Public resolvers and anycast services: infrastructure everyone uses, not anyone's address.
+_WELL_KNOWN = {"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112", "208.67.222.222",
+               "208.67.220.220", "2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111",
+               "2606:4700:4700::1001", "2620:fe::fe", "2620:fe::9"}
+
+
 class IpAddressRecognizer(Recognizer):
     ENTITY = "IP_ADDRESS"
     CATEGORY = "PII"
@@ -26,7 +32,7 @@ class IpAddressRecognizer(Recognizer):
             ip = ipaddress.ip_address(value)
         except ValueError:
             return False
-        if not ip.is_global or ip.is_multicast:
+        if not ip.is_global or ip.is_multicast or str(ip) in _WELL_KNOWN:
             return False
         if ip.version == 6:
             # Hex words with colons are often hashes or times; require a real global unicast shape.

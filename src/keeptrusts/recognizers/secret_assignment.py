@@ -38,7 +38,7 @@ class SecretAssignmentRecognizer(Recognizer):
     def validate(self, value, match, line):
         name = match.group("name").lower()
         v = value
-        if looks_placeholder(v) or v.lower() in _NOT_SECRETS:
+        if looks_placeholder(v) or v.lower() in _NOT_SECRETS or _REGEX_LITERAL.search(v):
             return False
         base = name.strip("\"'").replace("-", "_")
         if any(w in base for w in _NON_SECRET_WORDS) or base.endswith(_NON_SECRET_SUFFIXES):
@@ -92,6 +92,8 @@ def _names_a_field(value: str) -> bool:
     words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", value)
     return any(w.lower() in _FIELD_WORDS for w in words)
 
+# A regular expression written under a secret name (a detector's pattern), not a secret.
+_REGEX_LITERAL = re.compile(r"\(\?[:=!<]|\[[^\]]{0,20}-[^\]]{0,20}\]|\]\{\d|\{\d+,?\d*\}|\|[a-z]+\|")
 _SNAKE_WORDS = re.compile(r"[a-z]+(?:[_.-][a-z]+)+|[A-Z]+(?:_[A-Z]+)+")
 _CODE_REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+;?|.*;")
 # Literal values that name a kind of thing, not a secret.
