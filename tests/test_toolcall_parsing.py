@@ -83,12 +83,24 @@ def test_heredoc_body_becomes_stdin_and_apply_patch_paths_are_found():
     assert ["echo", "done"] in [c.argv for c in acts[0].commands]
 
 
-def test_hostile_input_is_bounded():
-    deep = "bash -c " * 50 + "ls"
-    parse_shell(deep, "/ws")
-    parse_shell("$(" * 500, "/ws")
-    parse_shell("'" * 1001 + '"' * 999, "/ws")
-    assert len(parse_shell("ls;" * 5000, "/ws")) <= 2000
+def test_hostile_input_is_bounded_and_says_so():
+    import time
+    t0 = time.perf_counter()
+    for script in ("bash -c " * 50 + "ls", "$(" * 500, "'" * 1001 + '"' * 999, "ls;" * 5000,
+                   "$(${X:- ] ]${X:-base64 -dcd m'" * 20, 'sh -c "$(sh -c "$(sh -c "$(sh -c "$(sh -c "$(sh -c "$(sh -c ls)")")")")")"'):
+        cmds = parse_shell(script, "/ws")
+        assert len(cmds) <= 2001
+    assert time.perf_counter() - t0 < 10
+    assert parse_shell("ls;" * 5000, "/ws")[-1].via == "limit"
+    assert parse_shell('bash -c "bash -c \\"ls\\""', "/ws")[-1].via != "limit"
+    nested = 'sh -c "$(sh -c "$(sh -c "$(sh -c "$(sh -c "$(sh -c "$(sh -c ls)")")")")")"'
+    assert parse_shell(nested, "/ws")[-1].via == "limit"
+
+
+@pytest.mark.parametrize("script", ["$'\\x", "$'\\U99999999'", "echo $'\\u'", "${", "$((", "`", "<<", "<<EOF", "case",
+                                    "for", "((", "))", "a() {", "|", "&&", ";;", "\\", "'", '"'])
+def test_odd_fragments_never_raise(script):
+    parse_shell(script, "/ws")
 
 
 def test_apply_patch_format():

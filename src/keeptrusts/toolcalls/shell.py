@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 DYN = "\x00"           # marks an unknown part of a word
 MAX_DEPTH = 6          # nesting limit for -c / eval / $() / base64 (bounded work on hostile input)
 MAX_COMMANDS = 2000
+MAX_WORK = 100_000     # characters lexed per parse, at least 8x the script (nested -c re-reads text)
 
 SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox", "rbash"}
 INTERPRETERS = SHELLS | {"python", "python2", "python3", "perl", "ruby", "node", "php", "lua", "source", "."}
@@ -131,19 +132,17 @@ class _Tok:
 
 
 class _Scope:
-    """Variables and cwd as the script goes on; downloaded files; shared command budget."""
+    """Variables and cwd as the script goes on; downloaded files."""
 
     def __init__(self, cwd: str | None, home: str, env: dict[str, str] | None = None):
         self.cwd = cwd
         self.home = home
         self.vars: dict[str, str] = dict(env or {})
         self.downloads: dict[str, str] = {}   # path -> downloader name
-        self.budget = MAX_COMMANDS
 
     def child(self) -> "_Scope":
         s = _Scope(self.cwd, self.home, self.vars)
         s.downloads = self.downloads
-        s.budget = self.budget
         return s
 
 
@@ -153,12 +152,24 @@ class ShellParser:
 
     # ---- public -------------------------------------------------------------------------
     def parse(self, script: str, cwd: str | None = None, env: dict[str, str] | None = None) -> list[SimpleCommand]:
+        """The commands of `script`. When a limit (depth, commands, work) cut the parse short, the
+        result ends with a `via="limit"` command, so a judge can refuse what it could not read."""
+        self._cmds_left = MAX_COMMANDS
+        self._work_left = max(MAX_WORK, 8 * len(script))
+        self.truncated = False
         scope = _Scope(cwd, self.home, env)
-        return self._parse(script, scope, via="", depth=0, feeds=set())
+        cmds = self._parse(script, scope, via="", depth=0, feeds=set())
+        if self.truncated:
+            cmds.append(SimpleCommand([DYN + "unparsed" + DYN], via="limit", cwd=cwd, text=script[:200]))
+        return cmds
 
     # ---- lexer --------------------------------------------------------------------------
     def _lex(self, s: str, scope: _Scope, depth: int) -> list[_Tok]:
         toks: list[_Tok] = []
+        self._work_left -= len(s)
+        if self._work_left < 0:
+            self.truncated = True
+            return toks
         pending_heredocs: list[tuple[str, bool, list[str]]] = []
         i, n = 0, len(s)
         while i < n:
@@ -385,7 +396,8 @@ class ShellParser:
 
     # ---- parser -------------------------------------------------------------------------
     def _parse(self, script: str, scope: _Scope, via: str, depth: int, feeds: set[str]) -> list[SimpleCommand]:
-        if depth > MAX_DEPTH or scope.budget <= 0:
+        if depth > MAX_DEPTH or self._cmds_left <= 0:
+            self.truncated = True
             return []
         toks = self._lex(script, scope, depth)
         out: list[SimpleCommand] = []
@@ -433,7 +445,6 @@ class ShellParser:
             j = _matching_paren(toks, i, end)
             sub = scope.child()
             self._list(toks, i + 1, j, src, sub, via, depth, feeds, out)
-            scope.budget = sub.budget
             i = j + 1
             while i < end and toks[i].kind == "redir":   # ( ... ) > file
                 i += 1
@@ -530,12 +541,13 @@ class ShellParser:
         if not argv:
             scope.vars.update(assigns)   # `X=rm` alone sets a shell variable
             if assigns:
-                scope.budget -= 1
+                self._cmds_left -= 1
                 out.append(SimpleCommand([], assigns, redirects, set(feeds), stdin_text, scope.cwd, via, text))
             return i
-        if scope.budget <= 0:
+        if self._cmds_left <= 0:
+            self.truncated = True
             return i
-        scope.budget -= 1
+        self._cmds_left -= 1
         cmd_feeds = set(feeds) | {n for g in substs for c in g for n in c.names()} | \
             {t for g in substs for t in _decoder_tags(g)}
         cmd = SimpleCommand(argv, assigns, redirects, cmd_feeds, stdin_text, scope.cwd, via, text)
@@ -631,9 +643,10 @@ class ShellParser:
 
     def _nested_argv(self, argv: list[str], parent: SimpleCommand, scope: _Scope, depth: int,
                      out: list[SimpleCommand], via: str, extra_feeds: set[str] | None = None) -> None:
-        if depth + 1 > MAX_DEPTH or scope.budget <= 0:
+        if depth + 1 > MAX_DEPTH or self._cmds_left <= 0:
+            self.truncated = True
             return
-        scope.budget -= 1
+        self._cmds_left -= 1
         cmd = SimpleCommand(list(argv), {}, list(parent.redirects), set(parent.feeds) | (extra_feeds or set()),
                             parent.stdin_text, scope.cwd, via, parent.text)
         self._mark_download(cmd, argv[0], scope)
@@ -644,7 +657,6 @@ class ShellParser:
                        out: list[SimpleCommand], via: str, feeds: set[str]) -> None:
         sub = scope.child()
         cmds = self._parse(script, sub, via=via, depth=depth + 1, feeds=feeds)
-        scope.budget = sub.budget
         out.extend(cmds)
 
 
@@ -697,12 +709,13 @@ _ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E"
 def _ansi_c(body: str) -> str:
     def rep(m: re.Match) -> str:
         e = m.group(1)
-        if e[0] in "xX":
-            return chr(int(e[1:], 16))
-        if e[0] in "uU":
-            return chr(int(e[1:], 16))
-        if e[0].isdigit():
-            return chr(int(e, 8) & 0xFF)
+        try:
+            if e[0] in "xXuU" and len(e) > 1:
+                return chr(int(e[1:], 16))
+            if e[0] in "01234567":
+                return chr(int(e, 8) & 0xFF)
+        except (ValueError, OverflowError):
+            return DYN
         return _ANSI.get(e, "\\" + e)
     return re.sub(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|.)", rep, body, flags=re.S)
 
