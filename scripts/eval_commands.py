@@ -6,7 +6,8 @@
     .venv/bin/python scripts/eval_commands.py --json
 
 Reports the false-block rate on ordinary agent commands (target 0), the block rate on dangerous
-ones (target 100%), and the judge latency per tool call (median / p95 / max, in ms), all with the
+ones (target 100%), and the judge latency per tool call (median / p95 / max in ms, best of 3 runs
+of each call), all with the
 policy config of policies/codex-cli.yaml and the workspace /home/dev/project.
 Exit status 1 when a target is missed.
 """
@@ -34,7 +35,8 @@ HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
 
 
 def load_commands(path: Path) -> list[str]:
-    """One command per line; `#` comments; a line opening a heredoc runs to its delimiter."""
+    """One command per line; `#` comments; a line opening a heredoc runs to its delimiter;
+    lines between two `%%` lines are one command."""
     out: list[str] = []
     lines = path.read_text().splitlines()
     i = 0
@@ -42,6 +44,11 @@ def load_commands(path: Path) -> list[str]:
         line = lines[i]
         i += 1
         if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line == "%%":   # an explicit multi-line command
+            end = lines.index("%%", i)
+            out.append("\n".join(lines[i:end]))
+            i = end + 1
             continue
         m = HEREDOC.search(line)
         if m and "<<<" not in line:
@@ -103,7 +110,8 @@ def run(verbose: bool = False) -> dict:
         times, wrong, warned = [], [], 0
         for call in calls:
             verdict, msg, ms = judge(fw, call)
-            times.append(ms)
+            # best of 3: the judge's own cost, without the scheduler noise of a busy machine
+            times.append(min([ms] + [judge(fw, call)[2] for _ in range(2)]))
             warned += verdict == "flag"
             bad = (verdict == "block") if want == "pass" else (verdict != "block")
             if bad:
