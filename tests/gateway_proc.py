@@ -80,7 +80,7 @@ class Gateway:
                 "--listen", f"127.0.0.1:{self.port}", "--proxy-listen", f"127.0.0.1:{self.proxy_port}",
                 "--upstream", self.upstream, "--audit-db", str(self.audit_db), *self.args]
 
-    def start(self, timeout: float = 60) -> "Gateway":
+    def start(self, timeout: float = 180) -> "Gateway":
         self.home.mkdir(parents=True, exist_ok=True)
         self.certs.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")

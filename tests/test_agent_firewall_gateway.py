@@ -121,8 +121,6 @@ def test_websocket_denied_tool_call_gets_response_failed(gw, fake_openai):
     assert not any(e["type"] == "response.output_item.done" and e["item"]["type"] == "function_call" for e in events)
 
 
-@pytest.mark.xfail(strict=True, reason="addon: a blocked WebSocket turn still forwards response.completed (before the "
-                                       "injected response.failed), and its output[] carries the denied tool call")
 def test_websocket_denied_turn_sends_nothing_that_carries_the_command(gw, fake_openai):
     fake_openai.script = [[Text("Installing"), call("exec_command", {"cmd": DENIED}, chunk=3)]]
     with connect(ws_url(gw), additional_headers=BETA) as ws:

@@ -109,9 +109,6 @@ def test_ws_replay_blocks_the_denied_command(ws_replay):
     assert held  # the tool call's events were held back, not released
 
 
-@pytest.mark.xfail(strict=True, reason="addon: a blocked WebSocket turn still forwards response.completed, whose "
-                                       "output[] carries the denied tool call (and goes out before the injected "
-                                       "response.failed, so Codex finishes the turn normally)")
 def test_ws_replay_no_message_to_codex_carries_the_denied_command(ws_replay):
     assert DENIED not in _reached_client(ws_replay[0])
 
@@ -124,9 +121,6 @@ def test_sse_replay_audits_every_request(sse_replay):
     assert sum(r["verdict"] == "redact" for r in rows) >= 4
 
 
-@pytest.mark.xfail(strict=True, reason="addon: SSE response events are judged only inside the flow.response.stream "
-                                       "callable; a buffered (replayed, or stream-off) SSE body is never parsed, so "
-                                       "the denied tool call passes and no usage is recorded")
 def test_sse_replay_blocks_the_denied_command_and_records_usage(sse_replay):
     flows, rows = sse_replay
     assert any(r["verdict"] == "block" for r in rows)

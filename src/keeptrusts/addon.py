@@ -73,6 +73,8 @@ class Turn:
     recorded: bool = False
     output_result: ChainResult = field(default_factory=ChainResult)
     response_body: str | None = None
+    last_activity: float | None = None       # upstream bytes last seen (for the upstream timeout)
+    watchdog: "asyncio.Task | None" = None
 
 
 class Judge:
@@ -407,6 +409,9 @@ class Keeptrusts:
                         f"Keeptrusts egress allow-list: {flow.request.host} is not allowed", policy="gateway"))
                 return  # not API traffic: passes untouched
             self._handle_api_request(flow, rt)
+            turn = self._turns.get(flow.id)
+            if turn is not None and flow.response is None and rt.upstream_timeout > 0:
+                turn.watchdog = asyncio.ensure_future(self._watch_upstream(flow, turn, rt.upstream_timeout))
         except Exception as exc:  # fail closed
             log.exception("keeptrusts: request handling failed")
             if rt is None or rt.fail_mode == "block":
@@ -547,14 +552,45 @@ class Keeptrusts:
         rt = self.runtime
         if turn is None or rt is None or flow.response is None:
             return
-        turn.first_byte_at = time.perf_counter()
+        turn.first_byte_at = turn.last_activity = time.perf_counter()
         if turn.record.get("reason_code") == "unscanned_endpoint":
             return
         ctype = flow.response.headers.get("content-type", "")
         if "text/event-stream" in ctype and flow.response.status_code < 400:
             turn.parser = self._parser(turn, rt)
-            turn.stream = SSEStream(turn.parser, on_terminal=lambda: self._terminal(flow, turn, wait=True))
-            flow.response.stream = turn.stream
+            turn.stream = stream = SSEStream(turn.parser, on_terminal=lambda: self._terminal(flow, turn, wait=True))
+
+            def relay(data: bytes):
+                turn.last_activity = time.perf_counter()
+                return stream(data)
+            flow.response.stream = relay
+        elif flow.response.status_code == 101 and turn.watchdog is not None:
+            turn.watchdog.cancel()  # a websocket lives as long as the client wants
+
+    async def _watch_upstream(self, flow: http.HTTPFlow, turn: Turn, timeout: float) -> None:
+        """gateway.upstream_timeout_seconds: no answer (or, on a stream, no new bytes) for that long ends
+        the exchange: a 504 `upstream_timeout` when nothing was sent yet, else the stream is cut."""
+        while not turn.recorded and flow.live:
+            since = turn.last_activity or turn.forwarded_at or turn.started
+            left = since + timeout - time.perf_counter()
+            if left > 0:
+                await asyncio.sleep(left)
+                continue
+            if flow.response is not None and turn.stream is None:
+                return  # a buffered body that started arriving: mitmproxy's tcp_timeout guards the rest
+            msg = (f"Keeptrusts: the upstream {self.runtime.upstream.url if self.runtime else ''} sent nothing for "
+                   f"{timeout:g}s (gateway.upstream_timeout_seconds)")
+            flow.metadata["keeptrusts_timeout"] = msg
+            turn.record["status"], turn.record["error"] = 504, msg
+            log.warning("keeptrusts: %s; %s %s", msg, flow.request.method, flow.request.path)
+            proxy = ctx.master.addons.get("proxyserver")
+            handler = proxy.connections.get(flow.client_conn.id) if proxy else None
+            io = handler.transports.get(flow.server_conn) if handler else None
+            if io is not None and io.handler is not None:
+                io.handler.cancel("upstream timeout")
+            else:
+                flow.kill()
+            return
 
     def _parser(self, turn: Turn, rt: Runtime):
         judge = Judge(self, rt, turn)
@@ -576,10 +612,15 @@ class Keeptrusts:
         rt = self.runtime
         if turn is None:
             return
+        if turn.watchdog is not None:
+            turn.watchdog.cancel()
         try:
             if flow.response is not None and flow.response.status_code != 101:
-                if turn.stream is None and rt is not None and turn.record.get("reason_code") != "unscanned_endpoint" \
+                # A stream callable that never ran means the body arrived whole (a replayed flow): judge it here.
+                buffered = turn.stream is None or (not turn.stream.ended and flow.response.raw_content)
+                if buffered and rt is not None and turn.record.get("reason_code") != "unscanned_endpoint" \
                         and turn.record.get("status") is None:
+                    turn.stream = None
                     self._judge_buffered_response(flow, turn, rt)
         except Exception as exc:
             log.exception("keeptrusts: response handling failed")
@@ -635,10 +676,15 @@ class Keeptrusts:
             resp.content = dumps(body).encode()
 
     def error(self, flow: http.HTTPFlow) -> None:
+        timed_out = flow.metadata.get("keeptrusts_timeout")
+        if timed_out and flow.response is None:
+            _PENDING_ERROR_PAGES.append(errors.upstream(504, timed_out))  # the 502 page mitmproxy sends next
         turn = self._turns.pop(flow.id, None)
+        if turn is not None and turn.watchdog is not None:
+            turn.watchdog.cancel()
         if turn is None or turn.recorded:
             return
-        msg = flow.error.msg if flow.error else "unknown error"
+        msg = timed_out or (flow.error.msg if flow.error else "unknown error")
         turn.record["error"] = msg
         if turn.record.get("status") is None:
             turn.record["status"] = 504 if "timeout" in msg.lower() else 502
@@ -742,6 +788,11 @@ class Keeptrusts:
     def _ws_server_message(self, flow: http.HTTPFlow, ws: dict, msg, rt: Runtime | None):
         """Returns (audit future or None, messages to inject after it commits or None)."""
         turn: Turn | None = ws.get("turn")
+        if turn is not None and turn.parser is not None and turn.parser.blocked:
+            # A blocked turn's remaining upstream events (deltas, response.completed with the denied
+            # call in its output) never reach the client: it already got response.failed.
+            msg.drop()
+            return None, None
         if turn is None or turn.parser is None or turn.recorded or not msg.is_text:
             return None, None
         if turn.first_byte_at is None:
@@ -864,6 +915,11 @@ class _MemoryAudit:
         pass
 
 
+# An error page the addon decided for the flow whose `error` hook just ran (mitmproxy builds the page
+# right after that hook, in the same task, from a message that no longer names the cause).
+_PENDING_ERROR_PAGES: list[errors.GatewayError] = []
+
+
 def _install_json_error_pages() -> None:
     """mitmproxy answers upstream failures with an HTML page; OpenAI clients expect the JSON envelope.
 
@@ -876,7 +932,10 @@ def _install_json_error_pages() -> None:
     from mitmproxy.net.http import http1
 
     def make_error_response(status_code: int, message: str = "") -> bytes:
-        if status_code in (502, 504) or "connect" in message.lower():
+        if _PENDING_ERROR_PAGES and message == "server closed connection":
+            err = _PENDING_ERROR_PAGES.pop(0)
+            status_code = err.status
+        elif status_code in (502, 504) or "connect" in message.lower():
             err = errors.upstream(status_code if status_code in (502, 504) else 502,
                                   f"Keeptrusts could not reach the upstream: {message}")
         else:
