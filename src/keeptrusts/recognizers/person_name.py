@@ -25,7 +25,7 @@ _SINGLE_KEYS = r"(?:first_?name|last_?name|given_?name|family_?name|surname|fore
 _PERSON_KEYS = (r"(?:full_?name|legal_?name|customer(?:_?name)?|patient(?:_?name)?|employee(?:_?name)?|"
                 r"cardholder(?:_?name)?|holder_?name|author_?name|contact_?name|owner_?name|sender_?name|"
                 r"recipient_?name)")
-# Keys that often hold a person's name, and as often a label ("DisplayName": "Single Interpreter").
+# Keys that often hold a name, and as often a UI label (a display name like "Single Interpreter").
 _WEAK_KEYS = r"(?:display_?name|user_?name|owner|contact|assignee|reviewer|reporter|person|sender|recipient)"
 
 
