@@ -23,6 +23,10 @@ MAX_DEPTH = 2            # decoded text may itself be encoded once more
 MAX_DECODES = 24         # candidates decoded per text
 ROT13_WINDOW = 600
 ENCODED_BONUS = 0.1      # hiding an instruction in an encoding is itself a signal
+# Decoded prose that talks to someone ("you must", "delete", "ignore") is an instruction in hiding
+# even when no rule names it.
+_IMPERATIVE = re.compile(r"\b(?:you|your|must|should|ignore|disregard|forget|delete|remove|run|execute|send|upload|print"
+                         r"|reveal|do\s+not|don't|always|never|please|immediately|instead)\b", re.IGNORECASE)
 
 _FAMILY_ORDER = ("instruction_override", "role_marker", "embedded_command", "exfiltration",
                  "hidden_text", "encoded_payload", "homoglyph", "custom_pattern")
@@ -196,6 +200,9 @@ class Scanner:
         if not decoded:
             return []
         out = []
+        if kind != "rot13" and len(set(m.group(0).lower() for m in _IMPERATIVE.finditer(decoded))) >= 2:
+            out.append(Hit("encoded_payload.decoded_instruction", "encoded_payload", 0.5,
+                           evidence(f"{kind}: {decoded}"), m.start, m.end, via=kind))
         for h in self._scan(decoded, untrusted, depth + 1):
             if h.family == "encoded_payload" and h.via:
                 out.append(h)  # already attributed to a deeper decoding

@@ -19,6 +19,7 @@ _SECRET_FILES_ANCHOR = (r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFIL
                         r"|\bid_(?:rsa|ed25519|ecdsa|dsa)|\.aws/credentials|\.git-credentials|/etc/shadow|\bauth\.json|\.env")
 
 ANCHORS = {
+    "print_secret_var": r"[A-Z0-9]_[A-Z0-9_]*(?:KEY|SECRET|TOKEN|PASSWORD)\b",
     "pipe_to_shell": r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b",
     "run_this_addressed": r"(?:run|execute|exec|invoke|call)\s+(?:the\s+following|this|these)\s+(?:(?:shell|bash|terminal|powershell|python)\s+)?(?:command|script|code|snippet|one-liner)",
     "before_answering_do": r"\b(?:before|prior\s+to|after|instead\s+of|rather\s+than)\s+(?:you\s+)?(?:answering|responding|replying|continuing|summari[sz]ing|completing|finishing|proceeding|answer|respond|reply|continue|summari[sz]e|doing\s+anything\s+else|anything\s+else)\b",
@@ -38,7 +39,7 @@ RULES = rules(FAMILY, [
      r"\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|in\s+the\s+background\s+and\s+without)\s+(?:run|execute|send|upload|post|add|modify|delete|remove|include|exfiltrate|copy|install|download|fetch|call|commit|push|append|insert|change|replace|forward|email|transmit)\b"),
     ("do_it_quietly", 0.6,
      r"\b(?:do|run|execute|perform|install|send)\s+(?:this|it|that|these|so|them|the\s+following)(?:\s+(?:command|commands|script|step|code))?\s*[:,]?\s*(?:silently|quietly|secretly|covertly|discreetly|in\s+the\s+background|without\s+(?:telling|informing|asking|notifying|alerting|mentioning|showing))"),
-    ("before_answering_do", 0.6,
+    ("before_answering_do", 0.4,
      r"\b(?:before|prior\s+to|after|instead\s+of|rather\s+than)\s+(?:you\s+)?(?:answering|responding|replying|continuing|summari[sz]ing|completing|finishing|proceeding|answer|respond|reply|continue|summari[sz]e|doing\s+anything\s+else|anything\s+else)\b[^.\n]{0,60}\b(?:run|execute|send|call|fetch|visit|curl|wget|read|open|upload|post|download|install|delete|cat)\b"),
     ("read_secret_file", 0.65,
      r"\b(?:cat|less|more|head|tail|base64|xxd|od|tar|zip|scp|rsync|curl|nc|gpg)\s+(?:-[-\w]+\s+)*[^\n<>|;&]{0,60}(?:" + _SECRET_FILES + r")"),
@@ -52,6 +53,12 @@ RULES = rules(FAMILY, [
      r"(?:/dev/tcp/[\w.-]+/\d+|\bnc(?:at)?\s+(?:-\w+\s+)*-e\s+/bin/(?:ba)?sh|\bbash\s+-i\s+>&|\bsocat\s+[^\n]{0,80}exec:|\bmkfifo\s+/tmp/\w+;\s*nc\b|python[23]?\s+-c\s+['\"]import\s+socket,\s*subprocess)"),
     ("push_code_out", 0.45,
      r"\b(?:push|upload|sync|mirror|copy|send|exfiltrate)\s+(?:the\s+|this\s+|your\s+)?(?:current\s+|whole\s+|entire\s+|full\s+|private\s+)?(?:branch|repo|repository|codebase|source\s+code|source|project|workspace|commits?|code)\s+(?:[\w-]+\s+){0,3}?to\s+(?:https?://|git@|ssh://)(?!github\.com/(?:[\w-]+/)?(?:fork|your))"),
+    ("print_secret_var", 0.5,
+     r"\b(?:[Pp]rint|PRINT|[Oo]utput|[Ss]how|[Rr]eveal|[Dd]isplay|[Ss]end|[Ss]hare|[Pp]aste|[Pp]ost|[Ll]eak|[Dd]ump|[Ee]xfiltrate)\s+(?:me\s+|us\s+)?(?:the\s+|your\s+)?(?:values?\s+of\s+|contents?\s+of\s+)?(?:the\s+)?\$?\{?[A-Z][A-Z0-9]*_[A-Z0-9_]*(?:KEY|SECRET|TOKEN|PASSWORD)\b",
+     UNTRUSTED, True),
+    ("insert_code", 0.3,
+     r"\b(?:insert|add|append|inject|put|paste)\s+(?:the\s+following|this)\s+(?:line|code|snippet|import|statement|call)s?\s+(?:in|into|to|at\s+the\s+top\s+of)\s+[\w./-]+\.(?:py|js|ts|sh|toml|json|cfg|yml|yaml|rb|go)\b"),
+    ("execute_code_below", 0.3, r"\b(?:execute|run|eval)\s+(?:the\s+|this\s+)?(?:code|script|command|snippet)s?\s+(?:below|above|that\s+follows)\b"),
     ("disable_safety", 0.6,
      r"\b(?:disable|turn\s+off|skip|bypass|remove)\s+(?:the\s+)?(?:sandbox|sandboxing|approval\s+(?:prompts?|checks?|mode)|safety\s+checks?|confirmation\s+prompts?|--dangerously|guardrails|security\s+checks?)\b[^.\n]{0,40}\b(?:and|then|before|to)\s+(?:run|execute|install|delete|send)"),
     ("grant_access", 0.55,

@@ -11,13 +11,15 @@ FAMILY = "exfiltration"
 
 _DATA_WORDS = (r"(?:secret|key|token|password|passwd|pwd|data|conversation|history|chat|context|summary|message|prompt"
                r"|env|credential|creds|code|repo|file|info|content|answer|response|output|cookie|session|ssh|email|user|q|query|payload|text|input|result)")
-_PLACEHOLDER = r"(?:\{\{?|\$\{?|<|%7B|%3C|\[|%5B|\()\s*[\w .-]{0,40}?" + _DATA_WORDS
+_PLACEHOLDER = (r"(?:(?:\{\{?|\$\{?|<|%7B|%3C|\[|%5B|\()\s*[\w .-]{0,40}?" + _DATA_WORDS
+                + r"|=[A-Z_]{0,20}(?:INSERT|PASTE|REPLACE|FILL|SECRET|TOKEN|CHAT|HISTORY|CONVERSATION|SUMMARY|PASSWORD|CONTEXT|MESSAGES)[A-Z_]*)")
 _EXFIL_HOSTS = (r"(?:webhook\.site|requestbin\.(?:com|net)|pipedream\.net|ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.io|burpcollaborator\.net"
                 r"|oastify\.com|interact\.sh|oast\.(?:fun|pro|live|site|online|me)|requestcatcher\.com|hookbin\.com|beeceptor\.com"
                 r"|canarytokens\.(?:com|org)|pastebin\.com/api|transfer\.sh|0x0\.st|trycloudflare\.com|serveo\.net|loca\.lt"
                 r"|localtunnel\.me|postb\.in|ptsv2\.com|mockbin\.(?:org|io)|hookdeck\.com|dnslog\.cn|ceye\.io)")
 
 ANCHORS = {
+    "url_placeholder": r"[?&][\w-]+=(?:<|\{|\[|%3C|%7B)",
     "markdown_image_exfil_host": _EXFIL_HOSTS,
     "env_dump_to_network": r"\|\s*(?:curl|wget|nc|ncat|base64)\b",
     "dns_exfil": r"\$\(\s*(?:cat|whoami|hostname|env|printenv|base64)\b",
@@ -39,6 +41,9 @@ RULES = rules(FAMILY, [
      r"\[[^\]\n]{1,100}\]\(\s*https?://[^)\s]{1,200}[?&][\w-]{1,30}=[^)\s]{0,200}?" + _PLACEHOLDER, UNTRUSTED),
     ("render_image_instruction", 0.65,
      r"\b(?:render|display|include|show|embed|output|append|add|insert|print|end\s+(?:your|each|every)\s+(?:response|reply|answer|message)\s+with)\b[^.\n]{0,60}\b(?:markdown\s+)?(?:image|img|picture|pixel|link|url|badge|icon|banner|logo)\b[^.\n]{0,120}\b(?:replac|substitut|fill|append|encod|put|insert|contain|includ|with\s+the)\w*[^.\n]{0,80}\b(?:user|conversation|chat|history|secret|key|token|password|previous\s+messages|data|context|summary|env|credentials)"),
+    ("url_placeholder", 0.65,
+     r"https?://[^\s<>\"']{1,200}[?&][\w-]{1,30}=(?:<|\{\{?|\[|%3C|%7B)\s*(?:paste|insert|put|add|include|your|the|user'?s?|current)?\s*(?:the\s+|your\s+|user'?s?\s+)?[\w ]{0,30}?(?:cookie|session|token|secret|key|password|credentials?|conversation|chat|history|data|summary|email|address)",
+     UNTRUSTED),
     ("exfil_host", 0.5, r"\bhttps?://(?:[\w-]+\.)*" + _EXFIL_HOSTS, UNTRUSTED),
     ("curl_with_secret", 0.7,
      r"\b(?:curl|wget|http|https|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|nc|ncat|fetch)\s[^\n]{0,200}(?:\$\(\s*(?:cat|env|printenv|whoami|hostname|base64|git\s+config|history|ls)\b|`(?:cat|env|printenv|whoami|base64)\b|\$\{?(?:env:)?[A-Z_]*(?:API_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS|PRIVATE_KEY|AWS_SECRET_ACCESS_KEY)\}?\b[^\n]{0,10}(?:https?://|[\"']?\s*$|\s+-X)|(?:-d|--data(?:-binary|-raw|-urlencode)?|-F|--form|-T|--upload-file|--post-file|--post-data|--body-file|-InFile)(?:\s+|=)[\"']?(?:[\w-]+=)?@?[^\s\"']*(?:\.env\b|id_rsa|id_ed25519|\.ssh/|credentials|\.netrc|\.npmrc|\.pypirc|\.git-credentials|auth\.json|/etc/passwd|/etc/shadow))"),
