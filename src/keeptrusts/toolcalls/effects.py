@@ -210,6 +210,9 @@ def _network(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:
             e.sends_data = True   # data smuggled in the URL: https://x/?d=$(cat ~/.ssh/id_rsa)
         if stdin_fed and any(v in ("@-", "-") for v in vals):
             e.sends_data = True
+    elif name == "git":
+        if pos[:1] == ["push"] and any(URL_RE.match(p) or REMOTE_SPEC_RE.match(p) for p in pos[1:2]):
+            e.sends_data = True   # pushing the code to a host named on the command line
     elif name == "wget":
         if _option_values(args, ("--post-file", "--body-file")) or \
                 any(DYN in v for v in _option_values(args, ("--post-data", "--body-data"))):
@@ -224,5 +227,8 @@ def _network(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:
             e.sends_data = True
     elif name == "ssh" and stdin_fed:
         e.sends_data = True
+    if name in ("curl", "wget", "http", "https", "xh", "httpie", "nc", "ncat", "ssh", "aria2c") and \
+            any(DYN + "subst" + DYN in a for a in args):
+        e.sends_data = True   # a value computed at run time goes out: `-H "X: $(env | base64)"`
     elif name == "ftp" or name == "lftp" or name == "smbclient":
         e.sends_data = stdin_fed or "put" in " ".join(args)

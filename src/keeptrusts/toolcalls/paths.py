@@ -56,15 +56,32 @@ class PathJudge:
         return glob
 
     def matches(self, resolved: str, globs: list[str]) -> bool:
+        wild = any(ch in resolved for ch in "*?[")
         for g in globs:
             g = self.expand_glob(g)
             if fnmatch.fnmatchcase(resolved, g):
+                return True
+            if wild and self._glob_arg_hits(resolved, g):
                 return True
             if g.endswith("/**") and (resolved == g[:-3] or fnmatch.fnmatchcase(resolved, g[:-3])):
                 return True
             if g.startswith("**/") and fnmatch.fnmatchcase(posixpath.basename(resolved), g[3:]):
                 return True
         return False
+
+    @staticmethod
+    def _glob_arg_hits(arg: str, g: str) -> bool:
+        """`cat ~/.ss?/id_rsa`, `cat ~/.aws/cred*`: could the shell's expansion of arg hit g?
+        Component by component, and like the shell, `*` / `?` do not match a leading dot."""
+        def fits(pats: list[str], names: list[str]) -> bool:
+            return len(pats) == len(names) and all(
+                fnmatch.fnmatchcase(n, p) and (not n.startswith(".") or p.startswith("."))
+                for p, n in zip(pats, names))
+        a = arg.split("/")
+        if g.endswith("/**"):   # a directory rule: does a directory the argument names fit it?
+            b = g[:-3].split("/")
+            return len(a) >= len(b) and fits(a[:len(b)], b)
+        return fits(a, g.replace("**", "x").replace("*", "x").split("/"))
 
     def inside_workspace(self, resolved: str) -> bool:
         if resolved.startswith("./"):

@@ -225,7 +225,7 @@ def judge_commands(rules: list[Rule], tool: str, commands: list[SimpleCommand], 
     """Every (rule, command) that matched; an `allow` rule exempts its command from later rules."""
     found: list[Match] = []
     for cmd in commands:
-        if not cmd.argv and not cmd.assigns:
+        if not cmd.argv and not cmd.assigns and not cmd.redirects:
             continue
         eff = effects_of(cmd)
         for rule in rules:

@@ -139,10 +139,12 @@ class _Scope:
         self.home = home
         self.vars: dict[str, str] = dict(env or {})
         self.downloads: dict[str, str] = {}   # path -> downloader name
+        self.aliases: dict[str, str] = {}
 
     def child(self) -> "_Scope":
         s = _Scope(self.cwd, self.home, self.vars)
         s.downloads = self.downloads
+        s.aliases = self.aliases
         return s
 
 
@@ -426,11 +428,18 @@ class ShellParser:
             out.extend(produced)
             # `echo B64 | base64 -d | sh`: decode the payload and judge what it would run.
             for c in produced:
-                if c.name in SHELLS and "base64-decode" in c.feeds and _dash_c(c.args) is None:
+                if c.name not in SHELLS or _dash_c(c.args) is not None or _script_file(c.args):
+                    continue
+                if "base64-decode" in c.feeds:
                     payload = _decoded_payload(earlier)
                     if payload:
                         self._nested_script(payload, c, scope, depth, out, via=f"base64 | {c.name}",
                                             feeds=set(c.feeds))
+                elif earlier and earlier[-1].name in ("echo", "printf") and len(earlier) == 1:
+                    # `echo 'rm -rf ~' | sh`: the echoed text is the script
+                    args = [a for a in earlier[-1].args if a not in ("-n", "-e", "-E", "%s", "%s\\n")]
+                    self._nested_script(" ".join(args), c, scope, depth, out, via=f"echo | {c.name}",
+                                        feeds=set(c.feeds))
             earlier.extend(produced)
             if i < end and toks[i].kind == "op" and toks[i].value in ("|", "|&"):
                 upstream = upstream | {n for c in produced for n in c.names()} | _decoder_tags(produced)
@@ -538,9 +547,11 @@ class ShellParser:
         for group in substs:
             out.extend(group)
         argv = [w.value for w in argv_words]
+        if argv and argv[0] in scope.aliases and not argv_words[0].quoted:
+            argv = scope.aliases[argv[0]].split() + argv[1:]
         if not argv:
             scope.vars.update(assigns)   # `X=rm` alone sets a shell variable
-            if assigns:
+            if assigns or redirects:     # `> ~/.bashrc` truncates a file all by itself
                 self._cmds_left -= 1
                 out.append(SimpleCommand([], assigns, redirects, set(feeds), stdin_text, scope.cwd, via, text))
             return i
@@ -565,6 +576,12 @@ class ShellParser:
                     k, v = a.split("=", 1)
                     scope.vars[k] = v
             return
+        if name == "alias":
+            for a in args:
+                if "=" in a:
+                    k, v = a.split("=", 1)
+                    scope.aliases[k] = v
+            return
         if name == "unset":
             for a in args:
                 scope.vars.pop(a, None)
@@ -581,8 +598,13 @@ class ShellParser:
                 scope.downloads[f] = name
             return
         if re.match(r"(python[0-9.]*|perl|ruby|node|php|source|\.)$", name):
+            code = _inline_code(args)
+            if code is None and cmd.stdin_text and name != "source" and name != ".":
+                code = cmd.stdin_text            # python - <<'EOF' ... EOF
+            if code:
+                self._embedded(code, cmd, scope, depth, out, via=f"{name} code")
             f = next((a for a in args if not a.startswith("-")), None)
-            if f:
+            if f and code is None:
                 self._mark_download(cmd, f, scope)
             return
         # Wrappers: run the rest of argv as a command.
@@ -630,6 +652,16 @@ class ShellParser:
             return
         if name in ("git",) and args[:1] == ["-c"]:
             return
+
+    def _embedded(self, code: str, parent: SimpleCommand, scope: _Scope, depth: int,
+                  out: list[SimpleCommand], via: str) -> None:
+        from .embedded import embedded_commands
+        lang = "ruby" if parent.name == "ruby" else "perl" if parent.name == "perl" else "python"
+        scripts, argvs = embedded_commands(code, lang)
+        for script in scripts:
+            self._nested_script(script, parent, scope, depth, out, via=via, feeds=set(parent.feeds))
+        for argv in argvs:
+            self._nested_argv(argv, parent, scope, depth, out, via=via)
 
     @staticmethod
     def _mark_download(cmd: SimpleCommand, path: str, scope: _Scope) -> None:
@@ -730,6 +762,16 @@ def _dash_c(args: list[str]) -> str | None:
         if a in ("--command",):
             return args[k + 1] if k + 1 < len(args) else ""
         if not a.startswith(("-", "+")):
+            return None
+    return None
+
+
+def _inline_code(args: list[str]) -> str | None:
+    """The code of `python -c CODE` / `node -e CODE` / `perl -e CODE` (None when there is none)."""
+    for k, a in enumerate(args):
+        if a in ("-c", "-e", "-E", "--eval", "-p", "--print") and k + 1 < len(args):
+            return args[k + 1]
+        if a == "-m" or not a.startswith("-"):
             return None
     return None
 
