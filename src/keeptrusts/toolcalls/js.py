@@ -208,7 +208,7 @@ def tool_calls_in_js(src: str, tool_names: set[str] | None = None) -> list[JsCal
                     continue
                 val, j = ev.value(j)
                 args.append(val)
-                if j == end or toks[j][1] != ",":
+                if j >= end or toks[j][1] != ",":
                     break
             calls.append(JsCall(name, args))
             i = at + 1
