@@ -131,3 +131,16 @@ def test_every_turn_has_audit_rows_with_verdicts_and_cost(session):
     assert any(r["verdict"] == "redact" for r in turns)
     [blocked] = [r for r in turns if r["verdict"] == "block"]
     assert "agent-firewall" in {p["policy"] for p in blocked["policies"] if p["verdict"] == "block"}
+
+
+def test_explicit_proxy_with_codex_ca_certificate_only(codex_binary, priced_policy, tmp_path):
+    """CODEX_CA_CERTIFICATE alone (no SSL_CERT_FILE) is enough for Codex to trust the gateway."""
+    with FakeOpenAI(script=lambda received: "hello via CODEX_CA_CERTIFICATE", tls=True) as fake:
+        with Gateway(tmp_path, fake.url, policy=priced_policy, upstream_ca=fake.ca_path) as gw:
+            codex = Codex(codex_binary, tmp_path / "home", tmp_path / "ws", None,
+                          env={"HTTPS_PROXY": gw.proxy_url, "CODEX_CA_CERTIFICATE": str(gw.ca_path)})
+            run = codex.run("say hello", sandbox="read-only")
+        assert run.messages == ["hello via CODEX_CA_CERTIFICATE"], run.stdout + run.stderr
+        assert {r.transport for r in fake.model_requests()} == {"websocket"}
+    rows = audit.model_turns(audit.events(gw.audit_db))
+    assert rows and {r["mode"] for r in rows} == {"explicit"}
