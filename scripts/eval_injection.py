@@ -36,9 +36,35 @@ def action_of(policy: PromptInjection, text: str, source: str) -> tuple[str, flo
     return action, report.score, report.hits
 
 
-def hard_benign() -> list[dict]:
-    path = ROOT / "tests/data/injection/benign_hard.jsonl"
+def jsonl(name: str) -> list[dict]:
+    path = ROOT / "tests/data/injection" / name
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def hard_benign() -> list[dict]:
+    return jsonl("benign_hard.jsonl")
+
+
+def handwritten(policy: PromptInjection, name: str, seed: int) -> dict:
+    """A hand-written set: each text put in a random carrier (a tool output) or typed by the user."""
+    import random
+    r = random.Random(seed)
+    out = {"attacks": 0, "detected": 0, "benign": 0, "fp": 0, "misses": [], "fps": []}
+    for row in jsonl(name):
+        source = "user" if row.get("family") == "direct" else "tool_output"
+        text = row["text"] if source == "user" else r.choice(corpus.CARRIERS)(row["text"], r)
+        action, score, hits = action_of(policy, text, source)
+        if row["label"] == "attack":
+            out["attacks"] += 1
+            out["detected"] += action != "allow"
+            if action == "allow":
+                out["misses"].append(f"{row['family']}: {row['text'][:90]!r} (score {score})")
+        else:
+            out["benign"] += 1
+            out["fp"] += action != "allow"
+            if action != "allow":
+                out["fps"].append(f"{action} {score}: {row['text'][:90]!r}")
+    return out
 
 
 def main() -> int:
@@ -99,8 +125,11 @@ def main() -> int:
     benign_n = sum(c["n"] for c in fp.values())
     benign_fp = sum(c["fp"] for c in fp.values())
 
+    sets = {name: handwritten(policy, f"{name}.jsonl", a.seed) for name in ("handwritten_dev", "heldout")}
+
     result = {
         "engine": scanner.engine.name,
+        "handwritten": {k: {x: v[x] for x in ("attacks", "detected", "benign", "fp")} for k, v in sets.items()},
         "families": {k: {"n": c["n"], "detected": c["detected"], "rate": round(c["detected"] / c["n"], 4),
                          **({"block": c["block"], "neutralize": c["neutralize"], "flag": c["flag"]} if "/" not in k else {})}
                      for k, c in sorted(per.items())},
@@ -125,6 +154,12 @@ def main() -> int:
         print(f"{k:20} {v['chunks']:>7} {v['mb']:>7} {v['fp']:>4}")
     print(f"false positives: {benign_fp}/{benign_n} = {result['fp_rate']:.3%}")
     print(f"throughput: {result['throughput_mb_s']} MB/s on one core ({result['benign_mb']} MB of benign text, CPU time)")
+    print("\nhand-written sets (each text in a random carrier; 'dev' was used while writing rules, 'heldout' was not):")
+    for name, v in sets.items():
+        print(f"  {name:16} attacks detected {v['detected']}/{v['attacks']} = {v['detected'] / v['attacks']:.1%}   "
+              f"hard benign flagged {v['fp']}/{v['benign']} = {v['fp'] / v['benign']:.1%}")
+        for line in (v["misses"] + v["fps"])[:a.show_misses]:
+            print(f"      {line}")
     for score, s in sorted(misses, key=lambda x: -x[0])[:a.show_misses]:
         print(f"\nMISS {s['family']}/{s['technique']} in {s['carrier']} score={score}: {s['text'][:300]!r}")
     for score, ch, action, hits in sorted(fps, key=lambda x: -x[0])[:a.show_fp]:

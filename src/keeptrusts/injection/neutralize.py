@@ -30,7 +30,7 @@ def neutralize(text: str, report: Report, what: str = "tool output") -> str:
     if is_neutralized(text):
         return text
     body = text
-    if report.hidden:
+    if normalize.has_invisible(body):  # hidden text is shown (tag characters) or dropped (zero-width, bidi)
         body = normalize.strip_invisible(normalize.reveal_tags(body))
     nonce = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
     top = report.hits[0] if report.hits else None

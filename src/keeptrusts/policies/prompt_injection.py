@@ -114,8 +114,13 @@ class PromptInjection(SegmentPolicy):
         if action == "allow":
             return SegmentScan([], text)
         recorded = {"neutralize": REDACT}.get(action, _VERDICT[action])
+        # The strongest hit of each family first, so a capped list still names every family.
+        firsts = {}
+        for h in report.hits:
+            firsts.setdefault(h.family, h)
+        ordered = list(firsts.values()) + [h for h in report.hits if firsts.get(h.family) is not h]
         findings = [Finding(type=h.family, action=recorded, start=h.start, end=h.end, score=report.score,
-                            rule=h.rule, evidence=h.evidence) for h in report.hits[:MAX_FINDINGS_PER_SEGMENT]]
+                            rule=h.rule, evidence=h.evidence) for h in ordered[:MAX_FINDINGS_PER_SEGMENT]]
         new_text = text
         if action == "neutralize":
             new_text = neutralize(text, report, "tool output" if kind == TOOL_OUTPUT else "text")

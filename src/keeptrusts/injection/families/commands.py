@@ -39,6 +39,8 @@ RULES = rules(FAMILY, [
      r"\b(?:silently|quietly|secretly|covertly|discreetly|stealthily|in\s+the\s+background\s+and\s+without)\s+(?:run|execute|send|upload|post|add|modify|delete|remove|include|exfiltrate|copy|install|download|fetch|call|commit|push|append|insert|change|replace|forward|email|transmit)\b"),
     ("do_it_quietly", 0.6,
      r"\b(?:do|run|execute|perform|install|send)\s+(?:this|it|that|these|so|them|the\s+following)(?:\s+(?:command|commands|script|step|code))?\s*[:,]?\s*(?:silently|quietly|secretly|covertly|discreetly|in\s+the\s+background|without\s+(?:telling|informing|asking|notifying|alerting|mentioning|showing))"),
+    ("run_cmd_quietly", 0.6,
+     r"\b(?:run|execute|exec|invoke)\s+`[^`\n]{1,200}`\s+(?:silently|quietly|secretly|covertly|discreetly|in\s+the\s+background|without\s+(?:telling|informing|asking|notifying|showing))"),
     ("before_answering_do", 0.4,
      r"\b(?:before|prior\s+to|after|instead\s+of|rather\s+than)\s+(?:you\s+)?(?:answering|responding|replying|continuing|summari[sz]ing|completing|finishing|proceeding|answer|respond|reply|continue|summari[sz]e|doing\s+anything\s+else|anything\s+else)\b[^.\n]{0,60}\b(?:run|execute|send|call|fetch|visit|curl|wget|read|open|upload|post|download|install|delete|cat)\b"),
     ("read_secret_file", 0.65,
