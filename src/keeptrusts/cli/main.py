@@ -26,6 +26,7 @@ MODULES = (
     "doctor",       # kt doctor
     "init",         # kt init
     "firewall",     # kt firewall check/rules
+    "injection",    # kt injection check/rules
 )
 
 
