@@ -133,3 +133,17 @@ def test_a_bare_pricing_block_applies_to_every_target(tmp_path):
     with AuditWriter(db, pricing_overrides={"input": 2.0, "output": 4.0}) as w:
         w.submit(record(1, target_id="anything")).result(5)
     assert EventStore(db).get(record(1)["id"])["cost_usd"] == pytest.approx((1000 * 2.0 + 50 * 4.0) / 1e6)
+
+
+def test_odd_values_are_stored_not_rejected(tmp_path):
+    """NaN, huge ints, dataclasses, bytes: the exchange is still recorded and the chain verifies."""
+    from keeptrusts.exchange import Usage
+    db = tmp_path / "audit.db"
+    with AuditWriter(db) as w:
+        w.submit(record(1, quality=float("nan"), bytes_in=2 ** 70, status="200", usage=Usage(1000, 200, 50, 10),
+                        output={"usage": Usage(1, 0, 2, 0), "raw": b"\xff", "tags": {"a"}})).result(5)
+    row = EventStore(db).get(record(1)["id"])
+    assert row["quality"] is None and row["bytes_in"] is None and row["status"] == 200
+    assert row["cost_usd"] == pytest.approx(0.00275)
+    assert row["output"]["usage"]["output_tokens"] == 2 and row["output"]["tags"] == ["a"]
+    assert verify(db).ok

@@ -40,6 +40,8 @@ def build(record: dict, pricing_overrides: dict | None = None) -> tuple[dict, di
     row["item_hashes"] = order or None
 
     usage = record.get("usage") or None
+    if usage is not None and not isinstance(usage, dict):      # a Usage dataclass
+        usage = getattr(usage, "__dict__", None) or None
     if usage:
         for k in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"):
             row[k] = int(usage.get(k) or 0)

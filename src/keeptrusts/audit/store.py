@@ -11,7 +11,9 @@ Triggers refuse UPDATE and DELETE on events, items and meta.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import sqlite3
 from pathlib import Path
 
@@ -49,18 +51,37 @@ _TYPES = dict(EVENT_COLUMNS)
 CHAINED_TABLES = ("events", "items", "meta")
 
 
+def _jsonable(obj):
+    """Odd values in a record (a dataclass, bytes, a set) are kept readable instead of failing the row."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, (set, tuple, frozenset)):
+        return list(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    return str(obj)
+
+
 def normalise(column: str, value):
     """The value as SQLite will give it back (so hashes computed before and after storage agree)."""
     if value is None:
         return None
     t = _TYPES[column]
     if t == "INTEGER":
-        return int(value)
+        try:
+            v = int(value)
+        except (TypeError, ValueError):
+            return None
+        return v if -(2 ** 63) <= v < 2 ** 63 else None
     if t == "REAL":
-        return float(value)
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            return None
+        return v if math.isfinite(v) else None      # SQLite stores NaN as NULL
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
 
 
 def hash_content(row: dict) -> dict:
