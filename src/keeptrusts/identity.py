@@ -286,7 +286,10 @@ def resolve_identity(headers: dict[str, str], config=None, proxy_auth: str | Non
     resolver = _RESOLVERS.get(id(config))
     if resolver is None or resolver[0] is not config:
         resolver = (config, IdentityResolver(config))
+        _RESOLVERS.pop(id(config), None)
         _RESOLVERS[id(config)] = resolver
+        while len(_RESOLVERS) > 4:                 # configs replaced by hot reloads
+            _RESOLVERS.pop(next(iter(_RESOLVERS)))
     return resolver[1].resolve(headers, proxy_auth)
 
 
