@@ -19,8 +19,9 @@ _SECRET_FILES_ANCHOR = (r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFIL
                         r"|\bid_(?:rsa|ed25519|ecdsa|dsa)|\.aws/credentials|\.git-credentials|/etc/shadow|\bauth\.json|\.env")
 
 ANCHORS = {
+    "run_cmd_quietly": r"`\s+(?:silently|quietly|secretly|covertly|discreetly|in\s+the\s+background|without\s)",
     "print_secret_var": r"[A-Z0-9]_[A-Z0-9_]*(?:KEY|SECRET|TOKEN|PASSWORD)\b",
-    "pipe_to_shell": r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b",
+    "pipe_to_shell": r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|sh\s+-c\s+[\"']\$\((?:curl|wget)\s",
     "run_this_addressed": r"(?:run|execute|exec|invoke|call)\s+(?:the\s+following|this|these)\s+(?:(?:shell|bash|terminal|powershell|python)\s+)?(?:command|script|code|snippet|one-liner)",
     "before_answering_do": r"\b(?:before|prior\s+to|after|instead\s+of|rather\s+than)\s+(?:you\s+)?(?:answering|responding|replying|continuing|summari[sz]ing|completing|finishing|proceeding|answer|respond|reply|continue|summari[sz]e|doing\s+anything\s+else|anything\s+else)\b",
     "read_secret_file": _SECRET_FILES_ANCHOR,
@@ -50,7 +51,7 @@ RULES = rules(FAMILY, [
     ("send_secrets", 0.7,
      r"\b(?:send|post|upload|exfiltrate|forward|transmit|email|leak|share|submit|report|copy|transfer|pipe|paste)\b[^.\n]{0,60}(?:\.env\b|\b(?:api[ _-]?keys?|credentials|secrets?|tokens?|passwords?|private\s+keys?|ssh\s+keys?|env(?:ironment)?\s+variables|env\s+vars|id_rsa|cookies|session\s+tokens?|auth(?:orization)?\s+headers?|access\s+keys?|conversation|chat\s+history|system\s+prompt)\b)[^\n]{0,60}\b(?:to|at|into|via)\s+(?:https?://|ftp://|[\w.-]+\.(?:com|net|org|io|xyz|site|app|dev|ru|cn|tk|top|me|sh|co)\b|the\s+(?:following|this|attacker|remote|external)\s+(?:url|server|endpoint|address|webhook|host|email)|(?:my|our|this)\s+(?:server|webhook|endpoint|email))"),
     ("pipe_to_shell", 0.25,
-     r"\b(?:curl|wget|iwr|Invoke-WebRequest|fetch)\b[^|\n]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b"),
+     r"\b(?:curl|wget|iwr|Invoke-WebRequest|fetch)\b[^|\n]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\b(?:ba|z)?sh\s+-c\s+[\"']\$\((?:curl|wget)\s"),
     ("reverse_shell", 0.65,
      r"(?:/dev/tcp/[\w.-]+/\d+|\bnc(?:at)?\s+(?:-\w+\s+)*-e\s+/bin/(?:ba)?sh|\bbash\s+-i\s+>&|\bsocat\s+[^\n]{0,80}exec:|\bmkfifo\s+/tmp/\w+;\s*nc\b|python[23]?\s+-c\s+['\"]import\s+socket,\s*subprocess)"),
     ("push_code_out", 0.45,

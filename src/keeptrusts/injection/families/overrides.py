@@ -18,6 +18,7 @@ _AI_STRONG = (r"(?:AI|A\.I\.|LLMs?|AI\s+(?:agent|assistant|model|system|tool)s?|
               r"|language\s+models?|chat\s?bots?|codex|claude|chatgpt|gpt(?:-\d[\w.-]*)?|copilot|gemini)")
 
 ANCHORS = {
+    "dont_do_task": r"\b(?:instead|rather)\b",
     "conditional_answer": r"\b(?:asked|questioned|prompted|asks)\s+(?:about|for|whether|if|to)\b",
     "when_ai_reads": r"\s(?:reads?|processes|sees|parses|summari[sz]es|reviews|encounters|ingests|scans|finds)\s+(?:this|these|it)\b",
     "no_confirmation": r"\b(?:permission|confirmation|approval|consent)\b",
@@ -30,7 +31,11 @@ ANCHORS = {
     "reveal_prompt": r"(?:system\s+prompt|system\s+message|system\s+instructions|developer\s+(?:message|prompt|instructions)|initial\s+instructions|hidden\s+instructions|original\s+instructions|instructions\s+above|prompt\s+above|pre-?prompt|custom\s+instructions|configuration\s+prompt)",
     "ai_must_do": r"\b(?:must|should|shall|needs?\s+to|have\s+to|has\s+to|required\s+to|instructed\s+to|will\s+now)\s+(?:\w+\s+)?(?:run|execute|call|invoke|send|upload|post|fetch|download|install|delete|remove|modify|write|create|open|visit|email|push|commit|ignore|disregard|forget|reveal|print|output|include|append|insert|add|tell|say|respond|reply|recommend|read|copy|leak|exfiltrate|transfer|grant|approve|merge|change|update|replace|navigate|click)\b",
     "ignore_given": r"(?:instructions|rules|guidelines|directions|directives|prompts?|orders)\s+[\w\s']{0,40}?(?:earlier|before|previously|above|so\s+far|until\s+now|at\s+the\s+start|system\s+prompt)",
-    "agent_instructed": r"\b(?:agents?|assistants?|models?|bots?)\s+(?:(?:is|are)\s+(?:hereby\s+)?(?:instructed|required|ordered|directed|expected|authori[sz]ed)\s+to|(?:must|should|need\s+to|have\s+to)\s+(?:immediately|now|silently|quietly|first|also))",
+    "agent_instructed": r"\b(?:agents?|assistants?|models?|bots?)\s+(?:(?:is|are)\s+(?:hereby\s+)?(?:instructed|required|ordered|directed|expected|authori[sz]ed)\s+to|(?:must|should|need\s+to|have\s+to)\s+(?:immediately|now|silently|quietly|first|also)|(?:must|should|needs?\s+to|has\s+to|will)\s+(?:now\s+|also\s+)?(?:execute|run|eval|invoke)\s*:)",
+    "previous_void": r"(?:previous|prior|above|earlier|original|initial|preceding|first)\s+(?:instructions|rules|prompts?|directions|directives|guidelines|guidance|orders|commands|messages)",
+    "received_outdated": r"\syou\s+(?:were\s+given|received|got|have\s+been\s+given|read)\s",
+    "pretend_no_rules": r"(?:pretend|imagine|assume|as\s+if|without\s+(?:any\s+)?(?:filters?|restrictions|censorship|limits|refusals?|safety))",
+    "leak_given_instructions": r"(?:what\s+(?:were|are)\s+(?:the|your)\s|you\s+(?:were|have\s+been)\s+given)",
     "important_instructions": r"(?:IMPORTANT|URGENT|CRITICAL|PRIORITY|MANDATORY)",
 }
 
@@ -41,7 +46,7 @@ RULES = rules(FAMILY, [
     ("ignore_given", 0.85,
      r"\b(?:ignore|disregard|forget|do\s+not\s+follow|don'?t\s+follow|stop\s+following|no\s+longer\s+follow|override|discard)\s+(?:all\s+)?(?:of\s+)?(?:the\s+|your\s+|any\s+|those\s+|these\s+)?(?:instructions|rules|guidelines|directions|directives|prompts?|orders)\s+(?:(?:that\s+)?(?:you\s+)?(?:were|have\s+been|'ve\s+been|got|received)?\s*(?:given|told|received|provided|shown)?\s*)(?:earlier|before|previously|above|so\s+far|until\s+now|at\s+the\s+start|in\s+the\s+system\s+prompt)\b"),
     ("ignore_user_request", 0.65,
-     r"\b(?:ignore|disregard|forget|do\s+not\s+answer|don'?t\s+answer)\s+(?:the\s+|what\s+the\s+)?(?:user|human|developer|operator|person)(?:'s|s'|s)?\s+(?:request|question|instructions?|message|prompt|task|query|asks?|said|wants|typed)\b"),
+     r"\b(?:ignore|disregard|forget|do\s+not\s+answer|don'?t\s+answer)\s+(?:the\s+|what\s+the\s+)?(?:user|human|developer|operator|person)(?:'s|s'|s)?\s+(?:request|question|instructions?|message|prompt|task|query|asks?|asked|said|wants|wanted|typed|wrote|told\s+you)\b"),
     ("ignore_task", 0.75,
      r"\b(?:ignore|disregard|forget|drop|abandon|cancel)\s+(?:the\s+|your\s+|this\s+|that\s+|all\s+)?(?:previous\s+|earlier\s+|prior\s+|original\s+|current\s+|initial\s+)(?:task|request|assignment|objective|goal|question|job|mission)\b"),
     ("rules_changed", 0.7,
@@ -109,7 +114,7 @@ RULES = rules(FAMILY, [
      UNTRUSTED),
     ("ai_self_reference", 0.4, r"\((?:the\s+|you,?\s+the\s+)?(?:AI|LLM|assistant|language\s+model|AI\s+agent)\)", UNTRUSTED),
     ("when_ai_reads", 0.55,
-     r"\b(?:when|if|once|whenever|after)\s+(?:an?\s+|the\s+|any\s+|this\s+)?(?:AI|LLM|language\s+model|AI\s+(?:tool|agent|assistant|model)|coding\s+(?:agent|assistant)|assistant|agent|bot|codex|claude|chatgpt|copilot)s?\s+(?:reads?|processes|sees|parses|summari[sz]es|reviews|encounters|ingests|scans|finds)\s+(?:this|these|it)\b",
+     r"\b(?:when|if|once|whenever|after)\s+(?:an?\s+|the\s+|any\s+|this\s+)?(?:AI|LLM|language\s+model|AI\s+(?:tool|agent|assistant|model)|coding\s+(?:agent|assistant)|codex|claude|chatgpt|copilot)s?\s+(?:reads?|processes|sees|parses|summari[sz]es|reviews|encounters|ingests|scans|finds)\s+(?:this|these|it)\b",
      UNTRUSTED),
     ("obligated_to", 0.45,
      r"\byou\s+are\s+(?:now\s+)?(?:obligated|required|instructed|ordered|commanded|expected|authori[sz]ed|permitted|allowed)\s+to\s+(?:\w+\s+)?(?:execute|run|install|send|upload|delete|remove|print|reveal|output|disclose|ignore|bypass|disable|push|publish|transfer|share|email|post|curl|download)\b",
@@ -121,7 +126,7 @@ RULES = rules(FAMILY, [
      r"\b(?:do\s+not|don'?t|never|without)\s+(?:ever\s+)?(?:mention|mentioning|disclose|disclosing|reveal|revealing|report|reporting|acknowledge|acknowledging)\s+(?:it|this|that|them|these\s+instructions|this\s+(?:note|message|comment|instruction))\b",
      UNTRUSTED),
     ("if_you_are_ai", 0.55,
-     r"\bif\s+you\s+are\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|language\s+model|assistant|AI\s+(?:agent|assistant|model)|coding\s+(?:agent|assistant)|automated\s+(?:agent|tool|system|assistant)|bot|codex|claude|chatgpt|gpt|copilot|machine)\b",
+     r"\bif\s+(?:you\s+are|you'?re|you\s+happen\s+to\s+be)\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|language\s+model|assistant|AI\s+(?:agent|assistant|model)|coding\s+(?:agent|assistant)|automated\s+(?:agent|tool|system|assistant)|bot|codex|claude|chatgpt|gpt|copilot|machine)\b",
      UNTRUSTED),
     ("dear_ai", 0.5,
      r"(?:\b(?:dear|hey|hello|hi|greetings|attention|yo)\s*,?\s+(?:the\s+|all\s+|any\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|agent|language\s+model|robot|bot)s?(?:\s+(?:assistant|agent|model|system|bot)s?)?\b\s*[,:!])",
@@ -135,13 +140,28 @@ RULES = rules(FAMILY, [
      UNTRUSTED),
     ("agent_instructed", 0.55,
      r"(?<!user\s)(?<!user-)(?<!ssh-)(?<!ssh\s)\b(?:the\s+|all\s+|any\s+)?(?:agent|agents|assistant|assistants|model|models|bot|bots)\s+(?:is|are)\s+(?:hereby\s+)?(?:instructed|required|ordered|directed|expected|authori[sz]ed)\s+to\s+\w+"
-     r"|(?<!user\s)(?<!user-)\b(?:agent|agents|assistant|assistants)\s+(?:must|should|need\s+to|have\s+to)\s+(?:immediately|now|silently|quietly|first|also\s+immediately)\s+\w+",
+     r"|(?<!user\s)(?<!user-)\b(?:agent|agents|assistant|assistants)\s+(?:must|should|need\s+to|have\s+to)\s+(?:immediately|now|silently|quietly|first|also\s+immediately)\s+\w+"
+     r"|(?<!user\s)(?<!user-)\b(?:agent|agents|assistant|assistants|model|bot)\s+(?:must|should|needs?\s+to|has\s+to|will)\s+(?:now\s+|also\s+)?(?:execute|run|eval|invoke)\s*:",
      UNTRUSTED),
     ("important_instructions", 0.5,
      r"(?:<|\[|\*\*|##\s*)\s*(?:IMPORTANT|URGENT|CRITICAL|PRIORITY|MANDATORY)\s*(?:INSTRUCTIONS?|NOTICE|MESSAGE|UPDATE|OVERRIDE)?\s*(?:>|\]|\*\*|:)\s*[^\n]{0,80}\b(?:you\s+must|ignore|disregard|before\s+(?:you|responding|answering)|your\s+(?:task|instructions))",
      UNTRUSTED, True),
     ("previous_void", 0.8,
-     r"\b(?:the\s+|all\s+|your\s+)?(?:previous|prior|above|earlier|original|initial|preceding)\s+(?:instructions|rules|prompts?|directions|directives|guidelines)\s+(?:were|are|was|is|have\s+been)\s+(?:only\s+|just\s+|now\s+|all\s+)?(?:a\s+test|fake|wrong|void|cancel+ed|revoked|superseded|replaced|no\s+longer\s+valid|invalid|null)\b"),
+     r"\b(?:the\s+|all\s+|your\s+)?(?:previous|prior|above|earlier|original|initial|preceding|first)\s+(?:instructions|rules|prompts?|directions|directives|guidelines|guidance|orders|commands|messages)\s+(?:(?:you\s+)?(?:were\s+|have\s+been\s+)?(?:given|received|got|read)\s+(?:\w+\s+){0,5}?)?(?:were|are|was|is|have\s+been|has\s+been)\s+(?:only\s+|just\s+|now\s+|all\s+|hereby\s+)?(?:a\s+test|fake|wrong|void|cancel+ed|revoked|superseded|replaced|no\s+longer\s+valid|invalid|null|outdated|obsolete|deprecated\s+for\s+you|withdrawn)\b"),
+    ("received_outdated", 0.75,
+     r"\b(?:the\s+)?(?:instructions|guidance|rules|directions|orders|prompt|context)\s+(?:that\s+)?you\s+(?:were\s+given|received|got|have\s+been\s+given|read)\s+(?:\w+\s+){0,6}?(?:is|are|was|were)\s+(?:now\s+)?(?:outdated|obsolete|void|invalid|wrong|revoked|cancel+ed|superseded|no\s+longer\s+(?:valid|relevant|applicable))\b"),
+    ("dont_do_task", 0.55,
+     r"\b(?:do\s+not|don'?t|never)\s+(?:summari[sz]e|translate|answer|analy[sz]e|review|describe|explain|quote|repeat|read)\s+(?:this|the|these|that)\b[^.\n]{0,40}[.;,]?\s*(?:instead|rather)\b",
+     UNTRUSTED),
+    ("pretend_no_rules", 0.75,
+     r"\b(?:pretend|imagine|assume|act\s+as\s+if|behave\s+as\s+if)\s+(?:that\s+)?(?:you\s+(?:have|had|are|were)|there\s+(?:is|are|were))\s+(?:no|without|free\s+of|not\s+bound\s+by)\s+(?:any\s+)?(?:content\s+polic(?:y|ies)|rules|restrictions|filters?|guidelines|limits|limitations|guardrails|safety|ethics|censorship)"
+     r"|\b(?:answer|respond|reply|talk)\s+(?:\w+\s+){0,4}?without\s+(?:any\s+)?(?:filters?|restrictions|censorship|limits|refusals?|safety\s+(?:rules|guidelines))\b"),
+    ("leak_given_instructions", 0.7,
+     r"\bwhat\s+(?:were|are)\s+(?:the|your)\s+(?:exact\s+|original\s+|initial\s+|first\s+|hidden\s+|secret\s+|full\s+)+(?:instructions|prompt|rules|system\s+prompt|directives)"
+     r"|\b(?:instructions|prompt|rules)\s+you\s+(?:were|have\s+been)\s+given\b[^.\n?]{0,60}[?.]?\s*(?:print|repeat|output|show|list|write|reveal)\s+(?:them|it)\s+(?:verbatim|word\s+for\s+word|exactly|in\s+full)"),
+    ("for_agents_colon", 0.45,
+     r"\b(?:for|to)\s+(?:all\s+|any\s+|the\s+)?(?:AI\s+)?(?:agents|assistants|LLMs|AI\s+models|language\s+models|AI\s+tools|coding\s+agents|automated\s+(?:agents|tools))\s*:",
+     UNTRUSTED),
     ("actual_instructions", 0.7,
      r"\b(?:the\s+|your\s+)?(?:actual|real|true|correct|genuine|updated)\s+(?:instructions|task|directives|orders)\s+(?:are|is|follows?)\s*:"),
     ("whatever_told", 0.8,

@@ -25,7 +25,7 @@ RULES = rules(FAMILY, [
     # A bare token is how chat-template docs talk about them; it needs company to matter.
     ("chat_template_token", 0.4,
      r"<\|(?:im_start|im_end|im_sep|endoftext|endofprompt|system|user|assistant|developer|start_header_id|end_header_id|eot_id|begin_of_text|end_of_text|start|end|message|channel|constrain|return|call|tool|tool_call|tool_response|ipython|eom_id|fim_prefix|fim_middle|fim_suffix|end_of_turn|start_of_turn)\|>"),
-    ("inst_tokens", 0.7, r"(?:\[INST\][^\n]{1,400}\[/INST\]|<[<]SYS>>|<start_of_turn[>](?:user|model|system)|\[SYSTEM_PROMPT\][^\n]{1,200})", ANY, True),
+    ("inst_tokens", 0.7, r"(?:\[INST\][^\n]{12,400}\[/INST\]|<[<]SYS>>|<start_of_turn[>](?:user|model|system)|\[SYSTEM_PROMPT\][^\n]{1,200})", ANY, True),
     ("inst_token_bare", 0.4, r"(?:\[/?INST\]|<[<]/SYS>>|<end_of_turn[>]|\[/SYSTEM_PROMPT\]|\[AVAILABLE_TOOLS\]|\[TOOL_RESULTS\])", ANY, True),
     ("fake_role_header", 0.6,
      _LS + r"[\[(<#*>=-]*[ \t]*(?:system|developer|admin|administrator|root|operator|openai|anthropic)[ \t]+(?:message|prompt|instructions?|override|directive|update|notice|command|note|policy)[ \t]*[\])>*=-]*[ \t]*:",
