@@ -24,7 +24,7 @@ from ..toolcalls.actions import extract_actions
 from ..toolcalls.paths import PathJudge, guess_home
 from ..toolcalls.rules import MATCH_KEYS, Context, Match, Rule, RuleError, judge_commands
 from ..toolcalls.shell import DYN
-from ..verdicts import ALLOW, BLOCK, FLAG, Finding, Verdict
+from ..verdicts import BLOCK, FLAG, Finding, Verdict
 from .base import Policy
 
 RULE_SCHEMA = {
@@ -247,4 +247,4 @@ def _show(text: str) -> str:
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 1] + "…"
 
 
-__all__ = ["AgentFirewall", "default_ruleset", "ALLOW"]
+__all__ = ["AgentFirewall", "default_ruleset"]
