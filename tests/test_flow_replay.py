@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -67,6 +68,12 @@ def _sent_upstream(flows) -> str:
 
 
 def _reached_client(flows) -> str:
+    """Everything the client received, minus the block message itself (which names the command by design:
+    "Blocked by keeptrusts agent-firewall: <rule>: <command>")."""
+    return re.sub(r"Blocked by keeptrusts [^\"]*", "", _raw_reached_client(flows))
+
+
+def _raw_reached_client(flows) -> str:
     parts = []
     for f in flows:
         if f.websocket:
@@ -118,7 +125,7 @@ def test_sse_replay_audits_every_request(sse_replay):
     posts = [f for f in flows if f.request.method == "POST"]
     assert len(posts) == 5 and len([r for r in rows if r["transport"] == "http"]) == 5
     assert [r["status"] for r in rows if r["transport"] == "websocket"] == [426]  # the refused upgrade
-    assert sum(r["verdict"] == "redact" for r in rows) >= 4
+    assert sum(any(p["verdict"] == "redact" for p in r["policies"]) for r in rows) >= 4
 
 
 def test_sse_replay_blocks_the_denied_command_and_records_usage(sse_replay):
