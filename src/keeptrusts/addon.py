@@ -213,7 +213,10 @@ class Keeptrusts:
         if self.audit is not None:
             self.audit.close(timeout=5)
         self.audit = AuditWriter(db, hmac_key=key.encode() if key else None, pricing_overrides=pricing)
-        self.audit.start()
+        try:
+            self.audit.start()
+        except Exception as exc:  # one clear line (the message names the db and the fix), not a traceback
+            raise exceptions.OptionsError(str(exc)) from None
         log.info("keeptrusts audit database %s", db)
 
     def running(self) -> None:
