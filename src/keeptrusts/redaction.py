@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -65,24 +66,13 @@ class Redactor:
 
     def restore(self, text: str) -> tuple[str, int]:
         """Put originals back for every placeholder this process made; returns (text, count)."""
-        if "<" not in text:
-            return text, 0
-        count = 0
-
-        def sub(m: re.Match) -> str:
-            nonlocal count
-            orig = self.original(m.group(0))
-            if orig is None:
-                return m.group(0)
-            count += 1
-            return orig
-
-        return PLACEHOLDER_RE.sub(sub, text), count
+        return self._restore(text, lambda orig: orig)
 
     def restore_json_string(self, text: str) -> tuple[str, int]:
         """Restore inside a JSON-encoded string (tool call arguments): originals are JSON-escaped."""
-        import json
+        return self._restore(text, lambda orig: json.dumps(orig)[1:-1])
 
+    def _restore(self, text: str, encode) -> tuple[str, int]:
         if "<" not in text:
             return text, 0
         count = 0
@@ -93,7 +83,7 @@ class Redactor:
             if orig is None:
                 return m.group(0)
             count += 1
-            return json.dumps(orig)[1:-1]
+            return encode(orig)
 
         return PLACEHOLDER_RE.sub(sub, text), count
 
