@@ -112,3 +112,21 @@ def test_categories_option_limits_builtins_and_rejects_unknown_names():
                                           ("abc", "abc", 0, True), ("abc", "abd", 1, True), ("a", "abcd", 2, False)])
 def test_levenshtein_within(a, b, k, ok):
     assert levenshtein_within(a, b, k) is ok
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from keeptrusts.policies.safety_filter import builtin_patterns  # noqa: E402
+
+_ALL = [p for cats in [builtin_patterns()[0], *builtin_patterns()[1].values()] for ps in cats.values() for p in ps]
+_WORDS = sorted({w for p in _ALL for alts in p.needs for w in alts} |
+                {"the", "a", "my", "server", "files", "victims", "passwords", "keys", "so", "they", "can't", "."})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(_WORDS), min_size=2, max_size=14).map(" ".join))
+def test_the_word_prefilter_never_hides_a_regex_match(text):
+    for p in _ALL:
+        if p.regex.search(text):
+            assert p.search(text), (p.id, text)

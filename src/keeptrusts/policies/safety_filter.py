@@ -36,6 +36,68 @@ class Pattern:
     category: str
     weight: float
     regex: re.Pattern
+    # Literal words the text must contain for the regex to have a chance: one of each tuple.
+    # Checked with `in` on the lowercased text, which is far cheaper than running the regex.
+    needs: tuple[tuple[str, ...], ...] = ()
+
+    def search(self, lowered: str) -> re.Match | None:
+        if any(not any(w in lowered for w in alts) for alts in self.needs):
+            return None
+        return self.regex.search(lowered)
+
+
+def required_words(pattern: str) -> tuple[tuple[str, ...], ...]:
+    """For each mandatory top-level group `( a | b )` of a pattern, the literal start of every
+    alternative; a group with an alternative that has no literal start gives nothing to check."""
+    groups, depth, start, i = [], 0, None, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = pattern.index("]", i + 1) + 1
+            continue
+        if c == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0 and start is not None:
+                optional = pattern[i + 1:i + 2] in ("?", "*") or pattern[i + 1:i + 3] == "{0"
+                if not optional:
+                    groups.append(pattern[start + 1:i])
+        elif c == "|" and depth == 0:
+            return ()   # a top-level alternation: no word is mandatory
+        i += 1
+    needs = []
+    for g in groups:
+        alts, depth, cur = [], 0, ""
+        for ch in g:
+            depth += ch == "("
+            depth -= ch == ")"
+            if ch == "|" and depth == 0:
+                alts.append(cur)
+                cur = ""
+            else:
+                cur += ch
+        alts.append(cur)
+        words = []
+        for a in alts:
+            a = a[3:] if a.startswith("?:") else a
+            m = re.match(r"(?:[a-z0-9 '-]|\\\.)+", a)
+            lit = m.group(0) if m else ""
+            if lit and a[len(lit):len(lit) + 1] in ("?", "*", "{"):
+                lit = lit[:-1]   # `victims?`: the last character is optional
+            lit = lit.replace("\\.", ".")
+            if not lit.strip():
+                words = []
+                break
+            words.append(lit)
+        if words:
+            needs.append(tuple(words))
+    return tuple(needs)
 
 
 @lru_cache(maxsize=1)
@@ -43,7 +105,8 @@ def builtin_patterns() -> tuple[dict[str, tuple[Pattern, ...]], dict[str, dict[s
     data = yaml.safe_load(resources.files("keeptrusts.policies").joinpath("rules/safety_filter.yaml").read_text())
 
     def compile_block(block: dict) -> dict[str, tuple[Pattern, ...]]:
-        return {cat: tuple(Pattern(p["id"], cat, float(p["weight"]), re.compile(expand_gaps(p["pattern"]), re.I))
+        return {cat: tuple(Pattern(p["id"], cat, float(p["weight"]), re.compile(expand_gaps(p["pattern"])),
+                                   required_words(p["pattern"]))
                            for p in pats)
                 for cat, pats in block.items()}
 
@@ -124,9 +187,10 @@ class SafetyFilter(SegmentPolicy):
     # ---- detection --------------------------------------------------------------------------
     def scan(self, text: str, kind: str, segment=None) -> SegmentScan:
         norm = normalize(text)
+        lowered = norm.lower()   # patterns are lowercase: faster than re.I
         by_cat: dict[str, list[tuple[Pattern, str]]] = {}
         for p in self.patterns:
-            m = p.regex.search(norm)
+            m = p.search(lowered)
             if m:
                 by_cat.setdefault(p.category, []).append((p, m.group(0)))
         findings: list[Finding] = []
