@@ -47,9 +47,11 @@ def replay(name: str, tmp: Path) -> tuple[list, list[dict]]:
     return flows, rows
 
 
-@pytest.fixture(scope="module")
-def ws_replay(tmp_path_factory):
-    return replay("codex-ws", tmp_path_factory.mktemp("replay-ws"))
+@pytest.fixture(scope="module", params=["codex-ws", "codex-proxy"])
+def ws_replay(request, tmp_path_factory):
+    """The WebSocket sessions: reverse mode, and explicit HTTPS_PROXY mode (host api.openai.com)."""
+    flows, rows = replay(request.param, tmp_path_factory.mktemp(request.param))
+    return flows, rows, request.param
 
 
 @pytest.fixture(scope="module")
@@ -89,18 +91,21 @@ def test_recorded_flows_are_what_the_scenario_says():
     assert b"Bearer sk-test-keeptrusts-dummy-0000" in raw and raw.count(b"Bearer ") == raw.count(b"Bearer sk-test-keeptrusts-dummy")
 
 
-@pytest.mark.parametrize("which", ["ws", "sse"])
-def test_replay_redacts_every_planted_value_before_upstream(which, ws_replay, sse_replay):
-    flows, _ = ws_replay if which == "ws" else sse_replay
-    sent = _sent_upstream(flows)
+def test_replay_redacts_every_planted_value_before_upstream(ws_replay, sse_replay):
+    for flows in (ws_replay[0], sse_replay[0]):
+        _assert_redacted(_sent_upstream(flows))
+
+
+def _assert_redacted(sent: str) -> None:
     assert [v for v in scenario.planted() if v in sent] == []
     for key in ("AWS_ACCESS_KEY_ID=<SECRET:", "GITHUB_TOKEN=<SECRET:", "ADMIN_EMAIL=<PII:EMAIL_ADDRESS:"):
         assert key in sent
 
 
 def test_ws_replay_audits_every_response_create(ws_replay):
-    flows, rows = ws_replay
+    flows, rows, name = ws_replay
     [flow] = flows
+    assert {r["mode"] for r in rows} == {"explicit" if name == "codex-proxy" else "reverse"}
     creates = [m for m in flow.websocket.messages if m.from_client and '"response.create"' in m.text]
     assert len(rows) == len(creates) == 6  # warm-up + five turns
     assert {r["transport"] for r in rows} == {"websocket"}
@@ -109,7 +114,7 @@ def test_ws_replay_audits_every_response_create(ws_replay):
 
 
 def test_ws_replay_blocks_the_denied_command(ws_replay):
-    flows, rows = ws_replay
+    flows, rows, _ = ws_replay
     [blocked] = [r for r in rows if r["verdict"] == "block"]
     assert any(p["policy"] == "agent-firewall" and p["verdict"] == "block" for p in blocked["policies"])
     held = [m for m in flows[0].websocket.messages if not m.from_client and m.dropped and DENIED in m.text]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -22,19 +23,34 @@ from mitm import Mitmdump, free_port  # noqa: E402
 import scenario  # noqa: E402
 
 FLOWS = HERE.parent / "flows"
-SESSIONS = {"codex-ws": "accept", "codex-sse": "refuse"}  # transport: Responses WebSocket, then SSE after a 426
+# name -> (fake's WebSocket answer, explicit proxy?): Responses WebSocket, SSE after a 426, HTTPS_PROXY + CA.
+SESSIONS = {"codex-ws": ("accept", False), "codex-sse": ("refuse", False), "codex-proxy": ("accept", True)}
 
 
-def record(name: str, websocket: str, binary: Path, out_dir: Path) -> dict:
+def record(name: str, binary: Path, out_dir: Path) -> dict:
+    websocket, explicit = SESSIONS[name]
     with tempfile.TemporaryDirectory(prefix=f"record-{name}-") as tmp:
         tmp = Path(tmp)
-        with FakeOpenAI(script=scenario.model_script(), websocket=websocket) as fake:
+        with FakeOpenAI(script=scenario.model_script(), websocket=websocket, tls=explicit) as fake:
             port = free_port()
             flow_file = out_dir / f"{name}.mitm"
-            args = ["--mode", f"reverse:{fake.url}@{port}", "--set", f"confdir={tmp / 'mitm'}", "-w", str(flow_file), "-q"]
-            with Mitmdump(args, port, tmp / "mitmdump.log"):
-                codex = Codex(binary, tmp / "home", scenario.make_workspace(tmp / "ws"), f"http://127.0.0.1:{port}/v1")
-                run = codex.run(scenario.PROMPT)
+            common = ["--set", f"confdir={tmp / 'mitm'}", "-w", str(flow_file), "-q"]
+            workspace = scenario.make_workspace(tmp / "ws")
+            if explicit:
+                # Codex keeps https://api.openai.com and trusts this mitmdump's CA; only API traffic is
+                # recorded (other hosts are not decrypted), and api.openai.com is connected to the fake.
+                args = ["--mode", f"regular@{port}", "--set", "ssl_insecure=true", "--allow-hosts", r"^api\.openai\.com",
+                        "-s", str(HERE / "redirect_addon.py"), *common]
+                env = dict(os.environ, REDIRECT_TO=f"127.0.0.1:{fake.port}")
+                with Mitmdump(args, port, tmp / "mitmdump.log", env=env):
+                    codex = Codex(binary, tmp / "home", workspace, None, env={
+                        "HTTPS_PROXY": f"http://127.0.0.1:{port}", "SSL_CERT_FILE": str(tmp / "mitm" / "mitmproxy-ca-cert.pem")})
+                    run = codex.run(scenario.PROMPT)
+            else:
+                args = ["--mode", f"reverse:{fake.url}@{port}", *common]
+                with Mitmdump(args, port, tmp / "mitmdump.log"):
+                    codex = Codex(binary, tmp / "home", workspace, f"http://127.0.0.1:{port}/v1")
+                    run = codex.run(scenario.PROMPT)
             ws = tmp / "ws"
             summary = {
                 "flows": str(flow_file), "codex_exit": run.returncode,
@@ -57,7 +73,7 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     binary = install_codex()
     for name in a.sessions:
-        print(json.dumps({name: record(name, SESSIONS[name], binary, a.out)}))
+        print(json.dumps({name: record(name, binary, a.out)}))
 
 
 if __name__ == "__main__":
