@@ -84,3 +84,26 @@ def test_refused_upgrade_passes_426_through(fake_openai_factory, gateway_factory
     with pytest.raises(InvalidStatus) as exc:
         connect(ws_url(gw), additional_headers=BETA)
     assert exc.value.response.status_code == 426
+
+
+def test_blocked_streaming_responses_request_ends_with_response_failed(fake_openai, gateway_factory, tmp_path):
+    """Over HTTP+SSE too, a blocked Codex turn is a response.failed (Codex retries an HTTP 409 five times)."""
+    import openai
+    cfg = tmp_path / "block.yaml"
+    cfg.write_text("""pack: {name: block-secrets, version: 1.0.0, enabled: true}
+policies: {chain: [code-sanitation, audit-logger]}
+policy:
+  code-sanitation: {block_on_match: true}
+""")
+    gw = gateway_factory(upstream=fake_openai.url, config=cfg)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="sk-test", max_retries=0)
+    events = list(c.responses.create(model="gpt-5", input=f"deploy with {AWS_KEY}", stream=True))
+    assert events[-1].type == "response.failed"
+    assert events[-1].response.error.code == "invalid_prompt"
+    assert "Blocked by keeptrusts code-sanitation" in events[-1].response.error.message
+    with pytest.raises(openai.APIStatusError) as exc:  # non-streaming clients get the 409 envelope
+        c.responses.create(model="gpt-5", input=f"deploy with {AWS_KEY}")
+    assert exc.value.status_code == 409 and exc.value.body["type"] == "policy_violation"
+    assert fake_openai.requests == []
+    rows = wait_rows(gw.audit_db, 2)
+    assert [r["verdict"] for r in rows] == ["block", "block"] and rows[0]["status"] == 409

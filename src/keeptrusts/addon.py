@@ -476,7 +476,10 @@ class Keeptrusts:
         blocked = turn.result.blocked
         if blocked:
             record["request_body"] = self._body_text(body, segments, turn.result)
-            self._block(flow, turn, errors.policy_block(blocked.policy, blocked.message), None)
+            if api == "responses" and stream:
+                self._block_as_stream(flow, turn, blocked.message)
+            else:
+                self._block(flow, turn, errors.policy_block(blocked.policy, blocked.message), None)
             return
         if wire_requests.apply(body, segments):
             flow.request.content = dumps(body).encode()
@@ -548,6 +551,20 @@ class Keeptrusts:
         turn.record["status"] = err.status
         if err.status != 409:
             turn.record["error"] = err.message
+
+    def _block_as_stream(self, flow: http.HTTPFlow, turn: Turn, message: str) -> None:
+        """A blocked streaming Responses request: answer as the model would, with `response.failed`.
+
+        Codex shows a `response.failed` (code invalid_prompt) and stops the turn, where it would retry
+        an HTTP 409 five times (measured with Codex CLI 0.169.0)."""
+        resp = {"id": "resp_keeptrusts_" + secrets.token_hex(8), "object": "response", "status": "in_progress",
+                "model": turn.exchange.model, "output": []}
+        created = {"type": "response.created", "sequence_number": 0, "response": resp}
+        failed = failed_event(resp, message, 1)
+        body = "".join(f"event: {e['type']}\ndata: {dumps(e)}\n\n" for e in (created, failed)).encode()
+        flow.response = http.Response.make(200, body, {"content-type": "text/event-stream", "cache-control": "no-cache",
+                                                       "x-keeptrusts-verdict": BLOCK})
+        turn.record["status"] = 409  # audited as the policy block it is
 
     # ------------------------------------------------------------------ response side
     def responseheaders(self, flow: http.HTTPFlow) -> None:
