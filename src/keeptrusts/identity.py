@@ -399,20 +399,35 @@ class Budgets:
 
 # The addon's entry points for budgets: configure once per config (re)load, check per request.
 _BUDGETS: Budgets | None = None
+_AUTO: tuple | None = None        # (config, writer, Budgets) when check_budget had to work it out
 
 
 def configure_budgets(config, db_path: str | Path | None = None, writer=None) -> Budgets:
     """Install the budgets of `config` (spend read from `db_path`; `writer` keeps the cache fresh)."""
     global _BUDGETS
-    _BUDGETS = Budgets(config, db_path)
+    _BUDGETS = Budgets(config, db_path or (writer.db_path if writer is not None else None))
     if writer is not None:
         _BUDGETS.attach(writer)
     return _BUDGETS
 
 
+def _auto_budgets() -> Budgets | None:
+    """Without configure_budgets: the config last given to resolve_identity, the running AuditWriter."""
+    global _AUTO
+    if not _RESOLVERS:
+        return None
+    from .audit.writer import active_writer
+    config = next(reversed(_RESOLVERS.values()))[0]
+    writer = active_writer()
+    if _AUTO is None or _AUTO[0] is not config or _AUTO[1] is not writer:
+        budgets = Budgets(config, writer.db_path if writer is not None else None)
+        if writer is not None and budgets.enabled:
+            budgets.attach(writer)
+        _AUTO = (config, writer, budgets)
+    return _AUTO[2]
+
+
 def check_budget(developer: str | None) -> str | None:
     """None, or "Budget exceeded for alice: daily budget $20.00, spent $20.13 today (UTC); ..." (answer 429)."""
-    if _BUDGETS is None:
-        for cfg, _resolver in list(_RESOLVERS.values())[-1:]:   # not configured: the config last seen
-            configure_budgets(cfg)
-    return _BUDGETS.check_budget(developer) if _BUDGETS is not None else None
+    budgets = _BUDGETS or _auto_budgets()
+    return budgets.check_budget(developer) if budgets is not None else None

@@ -72,6 +72,14 @@ def chain_head(conn: sqlite3.Connection) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
+_ACTIVE: list["AuditWriter"] = []      # writers started in this process, newest last
+
+
+def active_writer() -> "AuditWriter | None":
+    """The process's running writer (the gateway has one): budgets read spend from its database."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
 class AuditWriter:
     def __init__(self, db_path: str | Path | None = None, hmac_key: bytes | None = None,
                  pricing_overrides: dict | None = None, outbox=None, *,
@@ -124,6 +132,7 @@ class AuditWriter:
         self._thread.start()
         if self._sender:
             self._sender.start()
+        _ACTIVE.append(self)
         return self
 
     def close(self, timeout: float = 5) -> None:
@@ -131,6 +140,8 @@ class AuditWriter:
         if self._closed:
             return
         self._closed = True
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
         self._queue.put(_STOP)
         if self._thread:
             self._thread.join(timeout)
@@ -240,13 +251,13 @@ class AuditWriter:
         if not self.healthy:
             log.warning("audit db %s writable again", self.db_path)
         self.healthy, self.last_error = True, None
-        for fut, row, _ in prepared:
-            fut.set_result(row["seq"])
-        for listener in self._commit_listeners:
+        for listener in self._commit_listeners:      # before the futures: budgets see the spend first
             try:
                 listener([r for _, r, _ in prepared])
             except Exception:
                 log.exception("audit commit listener failed")
+        for fut, row, _ in prepared:
+            fut.set_result(row["seq"])
 
     def _fail(self, prepared: list, exc: BaseException, storage_problem: bool) -> None:
         msg = f"audit write to {self.db_path} failed: {exc}"
