@@ -130,3 +130,15 @@ def test_the_word_prefilter_never_hides_a_regex_match(text):
     for p in _ALL:
         if p.regex.search(text):
             assert p.search(text), (p.id, text)
+
+
+def test_prompt_corpora_no_false_positives_and_every_unsafe_prompt_caught():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "scripts" / "eval_safety.py"
+    spec = importlib.util.spec_from_file_location("eval_safety", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    r = mod.run()
+    assert r["benign"]["count"] >= 70 and r["benign"]["wrong"] == []
+    assert r["unsafe"]["count"] >= 40 and r["unsafe"]["wrong"] == []
