@@ -127,3 +127,39 @@ def test_rows_before_the_control_plane_was_configured_are_not_sent(tmp_path):
             assert wait_for(lambda: plane.events == [record(2)["id"]])
     finally:
         plane.stop()
+
+
+def test_writer_takes_the_control_plane_from_the_environment(tmp_path, monkeypatch):
+    plane = FakeControlPlane()
+    try:
+        monkeypatch.setenv("KEEPTRUSTS_API_URL", f"http://127.0.0.1:{plane.port}")
+        monkeypatch.setenv("KEEPTRUSTS_GATEWAY_TOKEN", TOKEN)
+        with AuditWriter(tmp_path / "a.db", hmac_key=b"") as w:
+            assert w.outbox is not None and w.outbox.token == TOKEN
+        assert AuditWriter(tmp_path / "b.db", outbox=None).outbox is None
+        monkeypatch.delenv("KEEPTRUSTS_GATEWAY_TOKEN")
+        assert AuditWriter(tmp_path / "c.db").outbox is None
+    finally:
+        plane.stop()
+
+
+def test_gateway_sends_events_to_the_control_plane(tmp_path, fake_openai, gateway_factory):
+    """`kt gateway run` with KEEPTRUSTS_API_URL/KEEPTRUSTS_GATEWAY_TOKEN: each exchange arrives once."""
+    import openai
+    from gateway_proc import wait_rows
+    plane = FakeControlPlane()
+    try:
+        gw = gateway_factory(upstream=fake_openai.url, env={
+            "KEEPTRUSTS_API_URL": f"http://127.0.0.1:{plane.port}", "KEEPTRUSTS_GATEWAY_TOKEN": TOKEN})
+        fake_openai.script = ["a", "b", "c"]
+        c = openai.OpenAI(base_url=gw.base_url, api_key="sk-test", max_retries=0,
+                          default_headers={"X-User-ID": "dana"})
+        for _ in range(3):
+            c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        rows = wait_rows(gw.audit_db, 3)
+        assert wait_for(lambda: len(plane.events) >= 3 and len(plane.spend) >= 3, timeout=15)
+        assert plane.events == [r["id"] for r in rows]
+        assert [e["user_id"] for e in plane.spend] == ["dana"] * 3
+        assert plane.auth == {f"Bearer {TOKEN}"}
+    finally:
+        plane.stop()

@@ -26,6 +26,7 @@ from .chain import GENESIS, key_from_env, key_id, row_hash
 log = logging.getLogger(__name__)
 
 _STOP = object()
+FROM_ENV = "env"      # outbox default: KEEPTRUSTS_API_URL + KEEPTRUSTS_GATEWAY_TOKEN, when both are set
 _INSERT_EVENT = (f"INSERT INTO events ({', '.join(store.COLUMN_NAMES)}) "
                  f"VALUES ({', '.join('?' for _ in store.COLUMN_NAMES)})")
 _INSERT_ITEM = "INSERT OR IGNORE INTO items (hash, body, size) VALUES (?, ?, ?)"
@@ -82,10 +83,11 @@ def active_writer() -> "AuditWriter | None":
 
 class AuditWriter:
     def __init__(self, db_path: str | Path | None = None, hmac_key: bytes | None = None,
-                 pricing_overrides: dict | None = None, outbox=None, *,
+                 pricing_overrides: dict | None = None, outbox=FROM_ENV, *,
                  synchronous: str = "FULL", busy_timeout_ms: int = 2000, max_batch: int = 512,
                  on_connect: Callable[[sqlite3.Connection], None] | None = None):
-        """`hmac_key` None reads KEEPTRUSTS_AUDIT_HMAC_KEY; `outbox` is a ControlPlaneConfig or None.
+        """`hmac_key` None reads KEEPTRUSTS_AUDIT_HMAC_KEY; `outbox` is a ControlPlaneConfig, None (off),
+        or by default the control plane named by KEEPTRUSTS_API_URL and KEEPTRUSTS_GATEWAY_TOKEN.
 
         `pricing_overrides`: {target id: `providers.targets[].pricing` block} (see keeptrusts.pricing),
         or one bare pricing block for every target.
@@ -96,6 +98,9 @@ class AuditWriter:
         self.db_path = Path(db_path) if db_path else paths.audit_db()
         self.hmac_key = hmac_key if hmac_key is not None else key_from_env()
         self.pricing_overrides = _keyed_by_target(pricing_overrides)
+        if outbox == FROM_ENV:
+            from .outbox import ControlPlaneConfig
+            outbox = ControlPlaneConfig.from_env()
         self.outbox = outbox
         self.synchronous = synchronous
         self.busy_timeout_ms = busy_timeout_ms
