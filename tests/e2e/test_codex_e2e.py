@@ -28,18 +28,6 @@ MODES = {
 }
 
 
-# Gateway defects these tests found, reported to the gateway owner. strict=True: when one is fixed
-# the test XPASSes and fails, so the marker cannot outlive the bug.
-KNOWN_BUGS = {
-    "ws-block": ("addon: over WebSocket the injected response.failed reaches Codex after the passed-through "
-                 "response.completed, so Codex ends the turn normally and never shows the block"),
-}
-
-
-def known_bug(request, name: str) -> None:
-    request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[name]))
-
-
 @dataclass
 class Session:
     mode: str
@@ -106,9 +94,7 @@ def test_allowed_command_ran(session):
     assert ran and ran[0]["exit_code"] == 0
 
 
-def test_denied_command_was_blocked_shown_and_never_ran(session, request):
-    if session.mode != "reverse-sse":
-        known_bug(request, "ws-block")
+def test_denied_command_was_blocked_shown_and_never_ran(session):
     assert not (session.workspace / "pwned.txt").exists(), session.explain()
     assert not [c for c in session.run.commands if "attacker.invalid" in c["command"]]
     shown = "\n".join(session.run.errors)
