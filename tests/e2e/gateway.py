@@ -54,7 +54,7 @@ class Gateway:
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=self.env, cwd=ROOT)
         try:
-            wait_port(self.port, self.proc, 60)
+            wait_port(self.port, self.proc, 120)  # generous: gateway start loads the NLP engine, slow on a busy CI box
             wait_port(self.proxy_port, self.proc, 30)
         except Exception:
             self.__exit__()
