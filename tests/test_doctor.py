@@ -341,3 +341,21 @@ def test_config_the_policies_refuse_fails_even_though_the_schema_accepts_it(tmp_
                    "policy:\n  pii-detector: {detect_patterns: ['(unclosed']}\n")
     c = check_config(Context(str(cfg)))
     assert c.status == FAIL and "refused" in c.message and "policy.pii-detector.detect_patterns" in c.message
+
+
+def test_identity_required_without_tokens_warns_and_with_tokens_is_ok(tmp_path):
+    from keeptrusts.diagnostics import check_identity
+    from keeptrusts.identity import TokenStore
+
+    db = tmp_path / "tokens.db"
+    ctx = Context(str(write_config(tmp_path, gateway="gateway: {require_identity: true}\n")),
+                  env={"KEEPTRUSTS_TOKENS_DB": str(db)})
+    check_config(ctx)
+    c = check_identity(ctx)
+    assert c.status == WARN and "no gateway token" in c.message and "kt tokens create" in c.fix
+    TokenStore(db).create("alice")
+    c = check_identity(ctx)
+    assert c.status == OK and "1 active gateway token(s) (alice)" in c.message
+    open_ctx = Context(str(write_config(tmp_path)), env={"KEEPTRUSTS_TOKENS_DB": str(db)})
+    check_config(open_ctx)
+    assert check_identity(open_ctx).status == OK

@@ -257,6 +257,32 @@ def check_provider_key(ctx: Context) -> Check:
                  f"export {name}=... in the shell that runs kt gateway run")
 
 
+def check_identity(ctx: Context) -> Check:
+    if not ctx.config:
+        return Check("identity", SKIP, "Identity not checked (no valid config)")
+    try:
+        from .identity import TokenStore
+    except ImportError:
+        return Check("identity", SKIP, "Identity not checked (gateway tokens not available)")
+    home = Path(ctx.env.get("KEEPTRUSTS_HOME") or Path(ctx.env.get("HOME") or Path.home()) / ".keeptrusts")
+    db = Path(ctx.env.get("KEEPTRUSTS_TOKENS_DB") or home / "tokens.db")
+    try:
+        active = TokenStore(db).list()
+    except Exception as exc:   # an unreadable token store is a finding, not a crash
+        return Check("identity", FAIL, f"Gateway token store {db} cannot be read: {exc}", f"check {db} and its permissions")
+    ident = ctx.config.raw.get("identity") or {}
+    required = bool(ident.get("require_identity", ctx.gateway.get("require_identity", False)))
+    names = ", ".join(sorted({t.name for t in active})[:5]) + (" ..." if len(active) > 5 else "")
+    if required and not active:
+        return Check("identity", WARN, "require_identity is on and no gateway token exists: only callers that send "
+                                       "X-User-ID (or proxy credentials) get through, the others get 401",
+                     "kt tokens create NAME, and give each developer their token as API key")
+    if required:
+        return Check("identity", OK, f"Identity required; {len(active)} active gateway token(s) ({names})")
+    return Check("identity", OK, f"Identity optional: developers are named by gateway token, X-User-ID or key "
+                                 f"fingerprint ({len(active)} active token(s))")
+
+
 def _pem_certs(text: str) -> list[bytes]:
     return [base64.b64decode(re.sub(r"\s+", "", b)) for b in
             re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S)]
@@ -430,7 +456,8 @@ def check_proxy_env(ctx: Context) -> list[Check]:
 
 
 def run_all(ctx: Context) -> list[Check]:
-    checks = [check_config(ctx), check_listen(ctx), check_proxy_port(ctx), check_upstream(ctx), check_provider_key(ctx)]
+    checks = [check_config(ctx), check_listen(ctx), check_proxy_port(ctx), check_upstream(ctx), check_provider_key(ctx),
+              check_identity(ctx)]
     checks += check_ca(ctx)
     checks.append(check_audit(ctx))
     checks.append(check_codex(ctx))
