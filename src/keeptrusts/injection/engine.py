@@ -175,7 +175,8 @@ class Engine:
                     return [Match(rule, m.start(), m.end(), m.group(0))] if m else []
             return []
         # A full pattern ends where it was reported; an anchor may sit anywhere inside the match.
-        lo = max(0, end - WINDOW)
-        hi = min(len(text), end + WINDOW) if rule.anchor else end
+        w = rule.window or WINDOW
+        lo = max(0, end - w)
+        hi = min(len(text), end + w) if rule.anchor else end
         return [Match(rule, m.start(), m.end(), m.group(0)) for m in rx.finditer(text, lo, hi)
-                if m.end() >= end - (WINDOW if rule.anchor else 0)]
+                if m.end() >= end - (w if rule.anchor else 0)]

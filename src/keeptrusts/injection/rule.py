@@ -25,6 +25,8 @@ class Rule:
     run_chars: str = ""    # decoders: the character class of a candidate run (reported once per run)
     anchor: str = ""       # a simpler regex for the multi-pattern engine: matches (part of) every match
     quotable: bool = True  # a short quoted mention of the match ("...", `...`) weighs less
+    solo: bool = False     # weak markers: several of them count once, like one mention
+    window: int = 0        # longest match in characters, when much shorter than the engine's default
 
 
 def rules(family: str, rows: list[tuple], scope: str = ANY, anchors: dict[str, str] | None = None) -> list[Rule]:

@@ -88,11 +88,11 @@ def combine(hits: list["Hit"]) -> float:
     spans: list[list] = []  # [start, end, max_weight, count]
     loose = []
     # Quoted mentions (a test full of attack strings, docs citing them) count once, by the strongest.
-    quoted = max((h.weight for h in hits if h.via == "quoted"), default=0.0)
+    quoted = max((h.weight for h in hits if h.via in ("quoted", "mention")), default=0.0)
     if quoted:
         loose.append(quoted)
     for h in sorted(hits, key=lambda h: (h.start if h.start is not None else -1)):
-        if h.via == "quoted":
+        if h.via in ("quoted", "mention"):
             continue
         if h.start is None:
             loose.append(h.weight)
@@ -181,6 +181,8 @@ class Scanner:
             if rule.quotable and rule.family in _QUOTABLE and context.quoted_mention(text, m.start, m.end):
                 w *= QUOTE_DISCOUNT
                 via = "quoted"
+            if rule.solo and not via:
+                via = "mention"
             hits.append(Hit(rule.id, rule.family, w, evidence(m.text), m.start, m.end, via))
             if untrusted and depth == 0:
                 hits.extend(self._hidden_context(text, m))

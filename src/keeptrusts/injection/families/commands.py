@@ -4,19 +4,21 @@ These count only in tool outputs (a user may well ask the agent to run `curl | s
 "run the following command to install" alone weighs little, and gains weight with the stealth,
 secret-file or AI-addressing signals next to it.
 """
+from dataclasses import replace
+
 from ..rule import UNTRUSTED, rules
 
 FAMILY = "embedded_command"
 
 # Secrets in a home directory: private keys (not `.pub`), cloud and registry credentials.
 _HOME = r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFILE%)/"
-_HOME_SECRETS = (_HOME + r"\.(?:ssh/(?:id_\w+(?![.\w])|\*)|ssh(?![\w./-])|ssh/(?![\w.-])|aws/credentials|aws(?![\w./-])|aws/(?![\w.-])|gnupg|netrc|npmrc|pypirc"
+_HOME_SECRETS = (_HOME + r"\.(?:cursor/mcp\.json|config/[\w.-]+/(?:credentials|auth|token)[\w.-]*|ssh/(?:id_\w+(?![.\w])|\*)|ssh(?![\w./-])|ssh/(?![\w.-])|aws/credentials|aws(?![\w./-])|aws/(?![\w.-])|gnupg|netrc|npmrc|pypirc"
                  r"|kube/config|config/gh/hosts|git-credentials|docker/config\.json|bash_history|zsh_history|codex/auth\.json)")
 _SECRET_FILES = (_HOME_SECRETS + r"|\bid_(?:rsa|ed25519|ecdsa|dsa)(?![.\w])|\.aws/credentials|\.git-credentials|/etc/shadow"
                  r"|\bauth\.json\b")
 # The same for Hyperscan (no lookaround): a superset, confirmed by the pattern above.
-_SECRET_FILES_ANCHOR = (r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFILE%)/\.(?:ssh|aws|gnupg|netrc|npmrc|pypirc|kube|config/gh|git-credentials|docker|bash_history|zsh_history|codex)"
-                        r"|\bid_(?:rsa|ed25519|ecdsa|dsa)|\.aws/credentials|\.git-credentials|/etc/shadow|\bauth\.json|\.env")
+_SECRET_FILES_ANCHOR = (r"(?:~|\$HOME|\$\{HOME\}|/home/[\w.-]+|/root|%USERPROFILE%)/\.(?:cursor|config/[\w.-]+/(?:credentials|auth|token)|ssh|aws|gnupg|netrc|npmrc|pypirc|kube|config/gh|git-credentials|docker|bash_history|zsh_history|codex)"
+                        r"|\bid_(?:rsa|ed25519|ecdsa|dsa)|\.aws/credentials|\.git-credentials|/etc/shadow|\bauth\.json")
 
 ANCHORS = {
     "run_cmd_quietly": r"`\s+(?:silently|quietly|secretly|covertly|discreetly|in\s+the\s+background|without\s)",
@@ -28,6 +30,8 @@ ANCHORS = {
     "ask_secret_file": _SECRET_FILES_ANCHOR,
     "send_secrets": r"\b(?:to|at|into|via)\s+(?:https?://|ftp://|[\w.-]+\.(?:com|net|org|io|xyz|site|app|dev|ru|cn|tk|top|me|sh|co)\b|the\s+(?:following|this|attacker|remote|external)\s+(?:url|server|endpoint|address|webhook|host|email)|(?:my|our|this)\s+(?:server|webhook|endpoint|email))",
     "push_code_out": r"\b(?:branch|repo|repository|codebase|source|project|workspace|commits?|code)\s+(?:[\w-]+\s+){0,3}to\s+(?:https?://|git@|ssh://)",
+    "grant_access_plain": r"\b(?:grant|give|add|invite)\s+(?:the\s+)?\S+\s+(?:as\s+an?\s+)?(?:admin|administrator|owner|maintainer|write|push|collaborator)",
+    "download_exec": r"(?:&&|;)\s*(?:sudo\s+)?(?:chmod\s|(?:ba|z)?sh\s+/tmp/|/tmp/)",
     "disable_safety": r"\b(?:sandbox|sandboxing|approval\s+(?:prompts?|checks?|mode)|safety\s+checks?|confirmation\s+prompts?|--dangerously|guardrails|security\s+checks?)\b",
     "grant_access": r"\b(?:admin|administrator|owner|maintainer|collaborator|write|push)\s+(?:access|permissions?|rights)\b|\bas\s+(?:an?\s+)?(?:admin|administrator|owner|maintainer|collaborator)\b",
     "reverse_shell": r"(?:/dev/tcp/|\s-e\s+/bin/|bash\s+-i\s+>&|socat\s|mkfifo\s|import\s+socket)",
@@ -62,8 +66,16 @@ RULES = rules(FAMILY, [
     ("insert_code", 0.3,
      r"\b(?:insert|add|append|inject|put|paste)\s+(?:the\s+following|this)\s+(?:line|code|snippet|import|statement|call)s?\s+(?:in|into|to|at\s+the\s+top\s+of)\s+[\w./-]+\.(?:py|js|ts|sh|toml|json|cfg|yml|yaml|rb|go)\b"),
     ("execute_code_below", 0.3, r"\b(?:execute|run|eval)\s+(?:the\s+|this\s+)?(?:code|script|command|snippet)s?\s+(?:below|above|that\s+follows)\b"),
+    ("grant_access_plain", 0.35,
+     r"\b(?:grant|give|add|invite)\s+(?:the\s+)?(?:reporter|user|author|requester|contributor|them|him|her|[\w-]+)\s+(?:as\s+an?\s+)?(?:admin|administrator|owner|maintainer|write|push|collaborator)\s*(?:access|permissions?|rights|role)?\b"),
+    ("download_exec", 0.45,
+     r"\b(?:curl|wget)\s[^\n|]{0,150}(?:-o\s*|-O\s*|>\s*)/tmp/\S+\s*(?:&&|;)\s*(?:sudo\s+)?(?:chmod\s+\+?[x0-7]+\s+\S+\s*(?:&&|;)\s*)?(?:(?:ba|z)?sh\s+)?/tmp/"),
     ("disable_safety", 0.6,
      r"\b(?:disable|turn\s+off|skip|bypass|remove)\s+(?:the\s+)?(?:sandbox|sandboxing|approval\s+(?:prompts?|checks?|mode)|safety\s+checks?|confirmation\s+prompts?|--dangerously|guardrails|security\s+checks?)\b[^.\n]{0,40}\b(?:and|then|before|to)\s+(?:run|execute|install|delete|send)"),
     ("grant_access", 0.55,
      r"\b(?:add|grant|give|invite)\s+[^.\n]{0,40}\b(?:as\s+(?:an?\s+)?(?:admin|administrator|owner|maintainer|collaborator)|(?:admin|write|owner|push)\s+(?:access|permissions?|rights))\b[^.\n]{0,60}\b(?:without|silently|quietly|immediately|do\s+not\s+tell)"),
 ], UNTRUSTED, anchors=ANCHORS)
+
+# Matches of these rules are short: the engine confirms them in a window this wide around the anchor.
+_WINDOWS = {"send_secrets": 400, "print_secret_var": 400, "read_secret_file": 400, "ask_secret_file": 400}
+RULES = [replace(r, window=_WINDOWS[r.id.split(".", 1)[1]]) if r.id.split(".", 1)[1] in _WINDOWS else r for r in RULES]

@@ -3,6 +3,8 @@
 Mentions in ordinary docs ("override the default rules", "you are now ready to") are kept out by
 requiring the words that only an attack uses together (previous + instructions, your + system prompt).
 """
+from dataclasses import replace
+
 from ..rule import ANY, UNTRUSTED, rules
 
 FAMILY = "instruction_override"
@@ -18,14 +20,21 @@ _AI_STRONG = (r"(?:AI|A\.I\.|LLMs?|AI\s+(?:agent|assistant|model|system|tool)s?|
               r"|language\s+models?|chat\s?bots?|codex|claude|chatgpt|gpt(?:-\d[\w.-]*)?|copilot|gemini)")
 
 ANCHORS = {
-    "dont_do_task": r"\b(?:instead|rather)\b",
+    "dont_do_task": r"\b(?:do\s+not|don'?t|never)\s+(?:summari[sz]e|translate|answer|analy[sz]e|review|describe|explain|quote|repeat|read)\s",
     "conditional_answer": r"\b(?:asked|questioned|prompted|asks)\s+(?:about|for|whether|if|to)\b",
     "when_ai_reads": r"\s(?:reads?|processes|sees|parses|summari[sz]es|reviews|encounters|ingests|scans|finds)\s+(?:this|these|it)\b",
-    "no_confirmation": r"\b(?:permission|confirmation|approval|consent)\b",
+    "no_confirmation": r"(?:ask(?:ing)?|request(?:ing)?|wait(?:ing)?\s+for|seek(?:ing)?|get(?:ting)?)\s+(?:for\s+)?(?:the\s+|any\s+)?(?:user'?s?\s+|human'?s?\s+)?(?:permission|confirmation|approval|consent)|\bno\s+(?:confirmation|approval|permission|consent|review)\s",
     "dear_ai": r"\b(?:dear|hey|hello|hi|greetings|attention|yo)\s*,?\s+(?:the\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|agent|language\s+model|robot|bot)",
     "ai_reading_this": r"(?:reading|processing|parsing|analy[sz]ing|summari[sz]ing|reviewing|scanning|browsing|ingesting|viewing)(?:\s+(?:this|these|it)\b|\s*[:,])",
     "address_ai": r"\b(?:attention|note|message|instructions?|important|notice|reminder|directive|memo|hint|psa|warning|p\.?s\.?|note\s+to\s+self)\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:AI|LLM|LLMs|assistant|agent|model|language\s+model|coding\s+agent|codex|claude|chatgpt|gpt|copilot|bot|automated\s+(?:agent|tool|system|assistant))",
-    "vocative_ai": r"(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|language\s+model)s?\s*[,:]\s*(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure)\b",
+    "vocative_ai": r"(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|Model|language\s+model)s?\s*[,:]\s*(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure|to\s|the\s)",
+    "if_you_are_ai": r"\bif\s+(?:you\s+are|you'?re|you\s+happen\s+to\s+be)\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|language\s+model|assistant|AI\s+(?:agent|assistant|model)|coding\s+(?:agent|assistant)|automated\s+(?:agent|tool|system|assistant)|bot|codex|claude|chatgpt|gpt|copilot|machine)\b",
+    "whoever_reads": r"\s(?:reads|processes|handles|reviews|parses|summari[sz]es|sees|triages)\s+(?:this|these|it)\b",
+    "decoy_above": r"(?:above|before\s+this|so\s+far)\s+(?:was|is|were|are)\s|what\s+you\s+(?:actually|really|truly)\s",
+    "rules_dont_apply": r"(?:do\s+not|don'?t|no\s+longer|shall\s+not|will\s+not)\s+apply\b",
+    "you_were_updated": r"\byou\s+(?:have\s+been|were|are\s+now|'ve\s+been)\s+(?:updated|upgraded|reprogrammed|reconfigured|jailbroken|unlocked|freed|liberated|patched)\b",
+    "output_above": r"(?:above|before)\s+(?:this|that|my)\b",
+    "ignore_whatever_asked": r"\b(?:ignore|disregard|forget)\s+(?:whatever|what|anything|everything)\s",
     "forget_multilingual": r"(?:todo\s+lo|alles|tout\s+ce|tudo|tutto|всё|все|作废|作廢|无效|無效|取消|失效)",
     "ignore_previous": r"\b(?:previous|previously|prior|above|earlier|preceding|former|initial|original|foregoing|preexisting|pre-existing|aforementioned|all)\s+(?:[\w-]+\s+){0,2}(?:instruction|directive|rule|guideline|prompt|command|context|message|guidance|direction|constraint|restriction|order|programming|conversation|system)",
     "reveal_prompt": r"(?:system\s+prompt|system\s+message|system\s+instructions|developer\s+(?:message|prompt|instructions)|initial\s+instructions|hidden\s+instructions|original\s+instructions|instructions\s+above|prompt\s+above|pre-?prompt|custom\s+instructions|configuration\s+prompt)",
@@ -35,6 +44,7 @@ ANCHORS = {
     "previous_void": r"(?:previous|prior|above|earlier|original|initial|preceding|first)\s+(?:instructions|rules|prompts?|directions|directives|guidelines|guidance|orders|commands|messages)",
     "received_outdated": r"\syou\s+(?:were\s+given|received|got|have\s+been\s+given|read)\s",
     "pretend_no_rules": r"(?:pretend|imagine|assume|as\s+if|without\s+(?:any\s+)?(?:filters?|restrictions|censorship|limits|refusals?|safety))",
+    "hypothetical_no_rules": r"\bif\s+you\s+(?:had|were|did)\s",
     "leak_given_instructions": r"(?:what\s+(?:were|are)\s+(?:the|your)\s|you\s+(?:were|have\s+been)\s+given)",
     "important_instructions": r"(?:IMPORTANT|URGENT|CRITICAL|PRIORITY|MANDATORY)",
 }
@@ -97,7 +107,7 @@ RULES = rules(FAMILY, [
     ("hide_from_user", 0.75,
      r"\b(?:do\s+not|don'?t|never|without)\s+(?:ever\s+)?(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|alert(?:ing)?|notify(?:ing)?|warn(?:ing)?|show(?:ing)?|let(?:ting)?|disclos(?:e|ing)|report(?:ing)?)\s+(?:this\s+to\s+)?(?:the|your|any)\s+(?:user|human|developer|operator|owner|people|person|reviewer|maintainers?)\b"),
     ("no_confirmation", 0.3,
-     r"\b(?:without|do\s+not|don'?t|never|no\s+need\s+to)\s+(?:ask(?:ing)?|request(?:ing)?|wait(?:ing)?\s+for|seek(?:ing)?|get(?:ting)?)\s+(?:for\s+)?(?:the\s+|any\s+)?(?:user'?s?\s+|human'?s?\s+)?(?:permission|confirmation|approval|consent)\b",
+     r"\bno\s+(?:confirmation|approval|permission|consent|review)\s+(?:is\s+)?(?:needed|required|necessary)\b|\b(?:without|do\s+not|don'?t|never|no\s+need\s+to)\s+(?:ask(?:ing)?|request(?:ing)?|wait(?:ing)?\s+for|seek(?:ing)?|get(?:ting)?)\s+(?:for\s+)?(?:the\s+|any\s+)?(?:user'?s?\s+|human'?s?\s+)?(?:permission|confirmation|approval|consent)\b",
      UNTRUSTED),
     ("stop_task", 0.6,
      r"\b(?:stop|abort|cease|halt)\s+(?:what\s+you\s+are\s+doing|your\s+current\s+task|the\s+current\s+task|summari[sz]ing|translating|analy[sz]ing|your\s+(?:work|analysis|review))\s*(?:[.,;:!-]|\s+and\b)"),
@@ -105,12 +115,12 @@ RULES = rules(FAMILY, [
      r"\b(?:instead|rather)\s*,?\s+(?:you\s+(?:must|should|will|need\s+to)|(?:please\s+)?(?:respond|reply|say|output|print|answer)\s+(?:only\s+)?(?:with|that)|do\s+the\s+following)\b",
      UNTRUSTED),
     ("address_ai", 0.45,
-     r"\b(?:attention|note|message|instructions?|important|notice|reminder|directive|memo|hint|psa|warning|p\.?s\.?|note\s+to\s+self)\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:AI|LLM|LLMs|assistant|agent|model|language\s+model|coding\s+agent|codex|claude|chatgpt|gpt|copilot|bot|automated\s+(?:agent|tool|system|assistant))s?\b"
+     r"\b(?:attention|note|message|instructions?|important|notice|reminder|directive|memo|hint|psa|warning|p\.?s\.?|note\s+to\s+self)\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:AI|LLM|LLMs|assistant|agent|model|language\s+model|coding\s+agent|codex|claude|chatgpt|gpt|copilot|bot|automated\s+(?:agent|tool|system|assistant|reviewer|review\s+tool|reader)|(?:AI|bot|automated|machine)\s+reviewer)s?\b"
      r"(?!\s+(?:contributors?|generated|assisted|usage|use|policy|policies|features?|users?|developers?|researchers?|tools?\s+users?|ethics|safety\s+team))",
      UNTRUSTED),
     ("vocative_ai", 0.55,
-     r"(?:^|\n|<!--|\(|>|#|//|/\*|\*|\[|\.\s)[ \t]*(?:hey\s+|hi\s+|dear\s+|attention\s+|ok\s+|okay\s+)?(?:the\s+)?(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|AI\s+assistant|AI\s+agent|Coding\s+agent|language\s+model)s?\s*[,:]\s*"
-     r"(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure)\b",
+     r"(?:^|\n|<!--|\(|>|#|//|/\*|\*|\[|\.\s)[ \t]*(?:hey\s+|hi\s+|dear\s+|attention\s+|ok\s+|okay\s+)?(?:the\s+)?(?:automated\s+|autonomous\s+|AI\s+|coding\s+)?(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|Model|language\s+model)s?\s*[,:]\s*"
+     r"(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure|to\s+\w+|the\s+\w+\s+is\s+\w+,?\s+(?:fix|delete|remove|run|push))\b",
      UNTRUSTED),
     ("ai_self_reference", 0.4, r"\((?:the\s+|you,?\s+the\s+)?(?:AI|LLM|assistant|language\s+model|AI\s+agent)\)", UNTRUSTED),
     ("when_ai_reads", 0.55,
@@ -126,10 +136,11 @@ RULES = rules(FAMILY, [
      r"\b(?:do\s+not|don'?t|never|without)\s+(?:ever\s+)?(?:mention|mentioning|disclose|disclosing|reveal|revealing|report|reporting|acknowledge|acknowledging)\s+(?:it|this|that|them|these\s+instructions|this\s+(?:note|message|comment|instruction))\b",
      UNTRUSTED),
     ("if_you_are_ai", 0.55,
-     r"\bif\s+(?:you\s+are|you'?re|you\s+happen\s+to\s+be)\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|language\s+model|assistant|AI\s+(?:agent|assistant|model)|coding\s+(?:agent|assistant)|automated\s+(?:agent|tool|system|assistant)|bot|codex|claude|chatgpt|gpt|copilot|machine)\b",
+     r"\bif\s+(?:you\s+are|you'?re|you\s+happen\s+to\s+be)\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|language\s+model|assistant|AI\s+(?:agent|assistant|model)|coding\s+(?:agent|assistant)|automated\s+(?:agent|tool|system|assistant)|bot|codex|claude|chatgpt|gpt|copilot|machine)\b"
+     r"(?!\s+(?:researcher|engineer|developer|practitioner|enthusiast|student|company|startup|team|user|vendor|provider|lab|scientist|ethicist)s?\b)",
      UNTRUSTED),
     ("dear_ai", 0.5,
-     r"(?:\b(?:dear|hey|hello|hi|greetings|attention|yo)\s*,?\s+(?:the\s+|all\s+|any\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|agent|language\s+model|robot|bot)s?(?:\s+(?:assistant|agent|model|system|bot)s?)?\b\s*[,:!])",
+     r"(?:\b(?:dear|hey|hello|hi|greetings|attention|yo)[ \t]*,?[ \t]+(?:the\s+|all\s+|any\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|agent|language\s+model|robot|bot)s?(?:\s+(?:assistant|agent|model|system|bot)s?)?\b\s*[,:!])",
      UNTRUSTED),
     ("ai_reading_this", 0.55,
      r"\b" + _AI + r"s?\s+(?:that\s+is\s+|who\s+(?:is|are)\s+|currently\s+)?(?:reading|processing|parsing|analy[sz]ing|summari[sz]ing|reviewing|scanning|browsing|ingesting|viewing)(?:\s+(?:this|these|it)\b|\s*[:,])",
@@ -159,6 +170,24 @@ RULES = rules(FAMILY, [
     ("leak_given_instructions", 0.7,
      r"\bwhat\s+(?:were|are)\s+(?:the|your)\s+(?:exact\s+|original\s+|initial\s+|first\s+|hidden\s+|secret\s+|full\s+)+(?:instructions|prompt|rules|system\s+prompt|directives)"
      r"|\b(?:instructions|prompt|rules)\s+you\s+(?:were|have\s+been)\s+given\b[^.\n?]{0,60}[?.]?\s*(?:print|repeat|output|show|list|write|reveal)\s+(?:them|it)\s+(?:verbatim|word\s+for\s+word|exactly|in\s+full)"),
+    ("whoever_reads", 0.45,
+     r"\b(?:whoever|whatever|anyone|anything|any\s+(?:system|tool|program))\s+(?:(?:that|who)\s+)?(?:reads|processes|handles|reviews|parses|summari[sz]es|sees|triages)\s+(?:this|these|it)\b",
+     UNTRUSTED),
+    ("decoy_above", 0.7,
+     r"\b(?:the\s+)?(?:text|content|instructions?|message|prompt|task|request|everything)\s+(?:above|before\s+this|so\s+far)\s+(?:was|is|were|are)\s+(?:just\s+|only\s+|merely\s+)?(?:a\s+decoy|fake|a\s+test|not\s+real|irrelevant|a\s+distraction|a\s+trick|noise)\b|\bwhat\s+you\s+(?:actually|really|truly)\s+(?:have|need|must|are\s+supposed)\s+to\s+do\b"),
+    ("rules_dont_apply", 0.75,
+     r"\b(?:your|the|any|all)\s+(?:usual\s+|normal\s+|safety\s+|content\s+)?(?:guidelines|rules|instructions|restrictions|policies|filters|guardrails|limitations|principles)\s+(?:do\s+not|don'?t|no\s+longer|shall\s+not|will\s+not)\s+apply\b"),
+    ("you_were_updated", 0.6,
+     r"\byou\s+(?:have\s+been|were|are\s+now|'ve\s+been)\s+(?:updated|upgraded|reprogrammed|reconfigured|jailbroken|unlocked|freed|liberated|patched)\b[^.\n]{0,80}\b(?:no\s+(?:restrictions|rules|limits|filters|guidelines)|without\s+(?:restrictions|rules|limits|filters)|version|mode|anything)"),
+    ("hypothetical_no_rules", 0.7,
+     r"\bif\s+you\s+(?:had|were|did)\s+(?:no|without|not\s+have\s+any|free\s+of)\s+(?:any\s+)?(?:guidelines|rules|restrictions|filters|limits|limitations|guardrails|content\s+polic(?:y|ies)|safety\s+(?:rules|training))\b"),
+    ("output_above", 0.75,
+     r"\b(?:output|print|repeat|show|write|copy|paste|return|dump|display|recite)\s+(?:out\s+)?(?:everything|all|the\s+text|all\s+(?:the\s+)?text|the\s+content|all\s+content|the\s+(?:full|entire|whole)\s+(?:text|prompt|conversation))\s+(?:that\s+(?:is|was|appears)\s+|written\s+)?(?:above|before)\s+(?:this|that|my)\b"),
+    ("ignore_whatever_asked", 0.7,
+     r"\b(?:ignore|disregard|forget)\s+(?:whatever|what|anything|everything)\s+(?:the\s+)?(?:user|person|human|developer|they|he|she|customer|requester)\s+(?:has\s+)?(?:asked|said|wants|wanted|wrote|requested|told|typed)\b"),
+    ("mark_as_passed", 0.45,
+     r"\b(?:mark|flag|label|report|treat)\s+(?:it|this|the\s+(?:review|check|PR|pull\s+request|change|scan|audit|test)s?)\s+as\s+(?:passed|approved|safe|clean|resolved|successful|green|verified)\b",
+     UNTRUSTED),
     ("for_agents_colon", 0.45,
      r"\b(?:for|to)\s+(?:all\s+|any\s+|the\s+)?(?:AI\s+)?(?:agents|assistants|LLMs|AI\s+models|language\s+models|AI\s+tools|coding\s+agents|automated\s+(?:agents|tools))\s*:",
      UNTRUSTED),
@@ -170,3 +199,7 @@ RULES = rules(FAMILY, [
      r"\b(?:the\s+user\s+(?:has\s+)?(?:also\s+)?(?:wants|asked|requested|instructed|authorized|authorised|approved|would\s+like)\s+(?:you\s+)?to\s+(?:also\s+)?(?:run|execute|send|upload|delete|remove|post|email|push|share|reveal|disable|grant|transfer|curl|fetch|download|install|exfiltrate|copy|leak))\b",
      UNTRUSTED),
 ], anchors=ANCHORS)
+
+# Matches of these rules are short: the engine confirms them in a window this wide around the anchor.
+_WINDOWS = {"pretend_no_rules": 400, "ai_must_do": 400}
+RULES = [replace(r, window=_WINDOWS[r.id.split(".", 1)[1]]) if r.id.split(".", 1)[1] in _WINDOWS else r for r in RULES]
