@@ -145,3 +145,26 @@ def test_log_options_decorator_for_the_gateway_command():
 ])
 def test_scrub_assignments(raw, masked):
     assert scrub(raw) == masked
+
+
+@pytest.mark.parametrize("level, shown", [("info", ["a problem"]), ("debug", ["client connect", "a problem"])])
+def test_mitmproxy_chatter_only_at_debug_and_in_our_format(level, shown):
+    from keeptrusts.logging_setup import route_mitmproxy_logs
+
+    buf = io.StringIO()
+    mlog = logging.getLogger("mitmproxy.proxy.server")
+    old_level = logging.getLogger("mitmproxy").level
+    logging.getLogger("mitmproxy").setLevel(logging.DEBUG)
+    try:
+        assert route_mitmproxy_logs(level, "json", buf) == "error"
+        mlog.info("client connect")
+        mlog.warning("a problem")
+        mlog.error("port in use")            # left to mitmproxy's own terminal log and error check
+        docs = [json.loads(line) for line in buf.getvalue().splitlines()]
+        assert [d["msg"] for d in docs] == shown
+        assert all(d["logger"] == "mitmproxy.proxy.server" for d in docs)
+    finally:
+        for h in list(logging.getLogger("mitmproxy").handlers):
+            if getattr(h, "_keeptrusts", False):
+                logging.getLogger("mitmproxy").removeHandler(h)
+        logging.getLogger("mitmproxy").setLevel(old_level)

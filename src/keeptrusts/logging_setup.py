@@ -9,7 +9,8 @@ each, for log shippers. Every line passes `scrub()`, which masks anything shaped
 in case a message or a piece of evidence ever carries one: findings name types and placeholders,
 and the log must not undo that.
 
-The addon calls `setup_logging(level, fmt)` once and `log_exchange(record)` per exchange;
+The gateway calls `setup_logging(level, fmt)` and `route_mitmproxy_logs(level, fmt)` once (setting
+mitmproxy's `termlog_verbosity` to what the latter returns), and `log_exchange(record)` per exchange;
 `log_decision(exchange_id, verdict)` logs a decision that is not part of a record (for example a
 tool call judged mid-stream), and `gateway_log` is the logger for everything else.
 """
@@ -137,6 +138,32 @@ def setup_logging(level: str = "info", fmt: str = "text", stream: TextIO | None 
     # mitmproxy puts its own handler on the root logger; do not print every line twice.
     gateway_log.propagate = False
     return gateway_log
+
+
+class _BelowError(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
+def route_mitmproxy_logs(level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> str:
+    """Print mitmproxy's own log records through our formatter; returns the `termlog_verbosity` to set.
+
+    At info and warn, mitmproxy's connection chatter (client connect, server connect ...) is hidden,
+    so info really is one line per exchange; at debug it shows. Errors stay with mitmproxy's terminal
+    log (and still propagate to its error check, which stops the gateway on a startup error), so
+    nothing prints twice.
+    """
+    mlog = logging.getLogger("mitmproxy")
+    for h in list(mlog.handlers):
+        if getattr(h, "_keeptrusts", False):
+            mlog.removeHandler(h)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler._keeptrusts = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    handler.addFilter(_BelowError())
+    mlog.addHandler(handler)
+    return "error"
 
 
 def log_options(f: Callable) -> Callable:
