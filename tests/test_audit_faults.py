@@ -1,6 +1,7 @@
 """Faults: a full disk or a locked database fails the write visibly; kill -9 loses nothing acknowledged."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -131,3 +132,28 @@ def test_kill_minus_9_under_load_loses_no_acknowledged_exchange(tmp_path):
     missing = [a for a in acked if a not in stored]
     assert not missing, f"{len(missing)} acknowledged exchanges lost"
     assert res.rows >= len(acked)
+
+
+def test_verify_while_the_gateway_writes_sees_a_consistent_snapshot(tmp_path):
+    from keeptrusts.audit.verify import verify as verify_db
+    db = tmp_path / "audit.db"
+    stop = __import__("threading").Event()
+    with AuditWriter(db, hmac_key=b"") as w:
+        w.submit(record(0)).result(5)
+
+        def gateway():
+            i = 0
+            while not stop.is_set() and i < 3000:
+                i += 1
+                body = json.dumps({"model": "gpt-5", "input": [{"role": "user", "content": f"turn {i}"}]})
+                w.submit(record(i, request_body=body)).result(5)   # a new history item every turn
+
+        t = __import__("threading").Thread(target=gateway)
+        t.start()
+        try:
+            results = [verify_db(db) for _ in range(15)]
+        finally:
+            stop.set()
+            t.join(10)
+    assert all(r.ok for r in results), [r.render() for r in results if not r.ok][:1]
+    assert results[-1].rows > results[0].rows

@@ -66,7 +66,11 @@ def verify(db_path: str | Path, key: bytes | None = None) -> VerifyResult:
     db_path = Path(db_path)
     res = VerifyResult(ok=False, db=str(db_path))
     conn = store.connect(db_path, readonly=True)
+    conn.isolation_level = None
     try:
+        # One read transaction: a consistent snapshot while the gateway keeps appending
+        # (rows committed after the items scan would otherwise look like they lack items).
+        conn.execute("BEGIN")
         return _verify(conn, res, key)
     finally:
         conn.close()
