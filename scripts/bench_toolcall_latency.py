@@ -8,7 +8,8 @@ policies/codex-cli.yaml, one with the same pack minus agent-firewall, safety-fil
 quality-scorer. Sends the same streamed Responses turn (a text answer, then an exec_command tool
 call) alternately to the fake directly and to each gateway, and reports the median / p90 time to
 the first text delta and to the released tool call (`response.output_item.done`). The policies'
-added latency is the difference between the two gateways.
+added latency is the difference between the two gateways (noisy on a busy machine), and, exactly,
+the time the chain measured in each policy hook (from the audit rows).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_openai import FakeOpenAI, Text, call  # noqa: E402
-from gateway_proc import Gateway  # noqa: E402
+from gateway_proc import Gateway, audit_rows  # noqa: E402
 
 OURS = ("agent-firewall", "safety-filter", "quality-scorer")
 
@@ -81,6 +82,14 @@ def main() -> int:
                     f, t = one_turn(base)
                     res[name][0].append(f)
                     res[name][1].append(t)
+            # The policies' own time, as the chain measured it (per hook call) in the audit rows.
+            time.sleep(1.0)
+            rows = audit_rows(gws["gateway, codex-cli pack"].audit_db, with_body=False)
+            spent: dict[tuple[str, str], list[float]] = {}
+            for row in rows:
+                for p in row.get("policies") or []:
+                    if p.get("policy") in OURS and p.get("duration_ms") is not None:
+                        spent.setdefault((p["policy"], p.get("phase", "?")), []).append(p["duration_ms"])
         finally:
             for g in gws.values():
                 g.stop()
@@ -90,6 +99,9 @@ def main() -> int:
     print(f"added by agent-firewall + safety-filter + quality-scorer: first delta "
           f"{statistics.median(a[0]) - statistics.median(b[0]):+.2f} ms, tool call "
           f"{statistics.median(a[1]) - statistics.median(b[1]):+.2f} ms (medians, n={n})")
+    for (policy, phase), ms in sorted(spent.items()):
+        print(f"in-chain time of {policy:15} {phase:7} median {statistics.median(ms):.3f} ms  max {max(ms):.3f} ms "
+              f"({len(ms)} calls)")
     return 0
 
 

@@ -145,11 +145,11 @@ class AgentFirewall(Policy):
         if ws:
             with self.sessions.lock:
                 self.sessions.get(self._session_key(exchange))["workspace"] = ws
-        return self.allow(phase="tool")
+        return self.allow(phase="input")
 
     def output_item(self, exchange: Exchange, item: OutputItem) -> Verdict:
         if not item.is_tool_call:
-            return self.allow(phase="tool")
+            return self.allow(phase="output")
         tool = item.name or item.kind
         key = self._session_key(exchange)
         with self.sessions.lock:
