@@ -4,7 +4,6 @@ The attacker uses plain sqlite3 and drops our triggers first, as a real one woul
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
