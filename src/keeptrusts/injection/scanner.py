@@ -66,7 +66,8 @@ class Report:
 
 _WS = re.compile(r"\s+")
 QUOTE_DISCOUNT = 0.4      # a quoted mention weighs this much of a bare occurrence
-_QUOTABLE = frozenset({"instruction_override", "role_marker", "embedded_command", "exfiltration", "custom_pattern"})
+_QUOTABLE = frozenset({"instruction_override", "role_marker", "embedded_command", "exfiltration", "encoded_payload",
+                       "custom_pattern"})
 CLUSTER_BONUS = 0.05      # each extra rule on the same span adds this much, not a full noisy-or
 _UNESCAPE = (("\\n", " \n"), ("\\t", " \t"), ("\\r", " \r"), ('\\"', '" '))
 

@@ -23,7 +23,7 @@ RULES = rules(FAMILY, [
     # rot13 of ignore/disregard/instructions/previous/system prompt/execute/secret/password.
     ("rot13", 0.0, r"\b(?:vtaber|qvfertneq|vafgehpgvbaf?|cerivbhf|flfgrz\s+cebzcg|rkrphgr|frperg|cnffjbeq|sbetrg|cevbe)\b", DECODER),
     ("decode_and_follow", 0.7,
-     r"\b(?:decode|decoded|base64\s+-d|base64\s+--decode|atob|b64decode|from\s+base64|rot13|rot-13|from\s+hex|unhex|xxd\s+-r|deobfuscate|decrypt|reverse)\b[^.\n]{0,80}\b(?:and|then)\s+(?:follow|execute|run|obey|do\s+what\s+it\s+says|perform|carry\s+out|act\s+on|comply\s+with|treat\s+(?:it|them)\s+as\s+(?:your\s+)?(?:instructions|commands))\b"),
+     r"\b(?:decode|decoded|base64\s+-d|base64\s+--decode|atob|b64decode|from\s+base64|rot13|rot-13|from\s+hex|unhex|xxd\s+-r|deobfuscate|decrypt|reverse)\b[^.\n;\"]{0,80}\b(?:and|then)\s+(?:follow|execute|run|obey|do\s+what\s+it\s+says|perform|carry\s+out|act\s+on|comply\s+with|treat\s+(?:it|them)\s+as\s+(?:your\s+)?(?:instructions|commands))\b"),
     ("eval_decoded", 0.45, r"\b(?:eval|exec|Function)\s*\(\s*(?:atob|base64\.b64decode|b64decode|Buffer\.from|bytes\.fromhex|codecs\.decode|unescape|decodeURIComponent)\s*\(", UNTRUSTED),
     ("echo_decode_shell", 0.7, r"\becho\s+[\"']?[A-Za-z0-9+/=]{16,}[\"']?\s*\|\s*base64\s+(?:-d|--decode|-D)\s*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b", UNTRUSTED),
 ], anchors=ANCHORS)
