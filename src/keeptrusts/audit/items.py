@@ -47,8 +47,8 @@ def split(body: str | None) -> tuple[str | None, str | None, list[str], dict[str
     items: dict[str, str] = {}
     order: list[str] = []
 
-    def put(value, ref: bool = True) -> str:
-        text = _canon(value)
+    def put(value, ref: bool = True, text: str | None = None) -> str:
+        text = text if text is not None else _canon(value)
         h = item_hash(text)
         if h not in items:
             items[h] = text
@@ -70,8 +70,8 @@ def split(body: str | None) -> tuple[str | None, str | None, list[str], dict[str
             skeleton[key] = {"$kt_chunks": chunks}
         elif key in LIST_KEYS and isinstance(value, list):
             skeleton[key] = {"$kt_items": [put(v) for v in value]}
-        elif isinstance(value, (dict, list, str)) and len(_canon(value)) >= BIG_VALUE_BYTES:
-            skeleton[key] = {"$kt_item": put(value)}
+        elif isinstance(value, (dict, list, str)) and len(text := _canon(value)) >= BIG_VALUE_BYTES:
+            skeleton[key] = {"$kt_item": put(value, text=text)}
         else:
             skeleton[key] = value
     return FORMAT, json.dumps(skeleton, ensure_ascii=False, separators=(",", ":")), order, items
