@@ -169,5 +169,7 @@ def test_module_level_check_budget_for_the_addon(tmp_path):
         w.submit(record(1, developer="zoe", timestamp=now)).result(5)
         assert identity.check_budget("zoe").startswith("Budget exceeded for zoe: daily budget $0.0010")
         assert identity.check_budget("someone-else") is None and identity.check_budget(None) is None
+        hit = identity.budget_exceeded("zoe")
+        assert hit.period == "daily" and 0 < hit.retry_after_s <= 86401
     identity.configure_budgets(cfg(), db)
     assert identity.check_budget("zoe") is None

@@ -431,3 +431,9 @@ def check_budget(developer: str | None) -> str | None:
     """None, or "Budget exceeded for alice: daily budget $20.00, spent $20.13 today (UTC); ..." (answer 429)."""
     budgets = _BUDGETS or _auto_budgets()
     return budgets.check_budget(developer) if budgets is not None else None
+
+
+def budget_exceeded(developer: str | None) -> BudgetExceeded | None:
+    """Like check_budget, with the period, limit, spend and `retry_after_s` (seconds to the reset)."""
+    budgets = _BUDGETS or _auto_budgets()
+    return budgets.check(developer) if budgets is not None else None
