@@ -340,7 +340,7 @@ def test_config_the_policies_refuse_fails_even_though_the_schema_accepts_it(tmp_
     cfg.write_text("pack: {name: x, version: 1.0.0, enabled: true}\npolicies: {chain: [pii-detector]}\n"
                    "policy:\n  pii-detector: {detect_patterns: ['(unclosed']}\n")
     c = check_config(Context(str(cfg)))
-    assert c.status == FAIL and "refused" in c.message and "policy.pii-detector.detect_patterns" in c.message
+    assert c.status == FAIL and "would refuse" in c.message and "policy.pii-detector.detect_patterns" in c.message
 
 
 def test_identity_required_without_tokens_warns_and_with_tokens_is_ok(tmp_path):
@@ -359,3 +359,8 @@ def test_identity_required_without_tokens_warns_and_with_tokens_is_ok(tmp_path):
     open_ctx = Context(str(write_config(tmp_path)), env={"KEEPTRUSTS_TOKENS_DB": str(db)})
     check_config(open_ctx)
     assert check_identity(open_ctx).status == OK
+
+
+def test_an_upstream_url_the_gateway_cannot_use_fails_the_config_check(tmp_path):
+    c = check_config(Context(str(write_config(tmp_path, "ftp://files.example.com"))))
+    assert c.status == FAIL and "invalid upstream URL 'ftp://files.example.com'" in c.message

@@ -139,11 +139,11 @@ def check_config(ctx: Context) -> Check:
                      + (exc.errors[0].message if missing else f"{n} error{'s' if n != 1 else ''}, first: {exc.first_line()}"),
                      "kt init (or pass --policy-config policies/codex-cli.yaml)" if missing
                      else f"kt policy lint --file {ctx.config_path} shows every error with its line")
-    from .preflight import policy_errors
+    from .preflight import refusals
 
-    refused = policy_errors(cfg)
+    refused = refusals(cfg)
     if refused:
-        return Check("config", FAIL, f"Configuration refused by the policies ({ctx.config_path}): {'; '.join(refused)}",
+        return Check("config", FAIL, f"Configuration the gateway would refuse ({ctx.config_path}): {'; '.join(refused)}",
                      "fix the option named; kt policy test --file " + ctx.config_path + " runs the same check")
     ctx.config = cfg
     warn = f"; {len(cfg.warnings)} lint warning(s)" if cfg.warnings else ""

@@ -1,8 +1,9 @@
-"""What the schema cannot see: build every configured policy and run one probe exchange through it.
+"""What the schema cannot see: build the gateway's runtime from a config, and probe every policy.
 
-Some options are only judged when a policy is built or first runs (a regex in `detect_patterns`, a
-rule file, a recognizer engine). The gateway refuses such a config at start or reload, so `kt doctor`,
-`kt policy test` (and `kt policy lint`, if it calls this) report it before the gateway does.
+Some options are only judged when the gateway builds its runtime (the upstream URL, the fail mode)
+or when a policy is built or first runs (a regex in `detect_patterns`, a rule file, a recognizer
+engine). The gateway refuses such a config at start or reload, so `kt doctor`, `kt policy test`
+(and `kt policy lint`, if it calls `refusals`) report it before the gateway does.
 """
 from __future__ import annotations
 
@@ -12,6 +13,27 @@ from .policies import REGISTRY, PolicyContext
 from .redaction import Redactor
 
 _PROBE_TEXT = "probe: list the files in src/ and run the tests"
+
+
+def refusals(config: Config) -> list[str]:
+    """Everything the gateway would refuse in this config, one line each (empty: it would load)."""
+    errors: list[str] = []
+    try:
+        from .runtime import Runtime
+    except ImportError:
+        Runtime = None
+    if Runtime is not None:
+        try:
+            # Exactly what the gateway does at start and on reload (no upstream override: judge the file).
+            Runtime.build(config, PolicyContext(redactor=Redactor(b"preflight-key-000000000000000000")),
+                          upstream_override=config.upstream_url())
+        except Exception as exc:
+            msg = str(exc) or type(exc).__name__
+            errors.append(msg)
+    for line in policy_errors(config):
+        if line not in errors and not any(line.split(": ", 1)[-1] in e for e in errors):
+            errors.append(line)
+    return errors
 
 
 def policy_errors(config: Config) -> list[str]:

@@ -9,7 +9,7 @@ import click
 
 from ..config import ConfigError, load_config
 from ..policytest import CaseError, run
-from ..preflight import policy_errors
+from ..preflight import refusals
 
 
 class InvalidInput(click.ClickException):
@@ -48,7 +48,7 @@ def policy_test(file: str | None, pack_dir: str | None, tests_dir: str | None, a
             click.echo(json.dumps({"ok": False, "file": path, "error": exc.first_line(), "results": []}, indent=2))
             sys.exit(2)
         raise InvalidInput(f"{exc.first_line()}; run `kt policy lint --file {path}` for every error") from None
-    refused = policy_errors(cfg)
+    refused = refusals(cfg)
     if refused:
         msg = f"{path}: the gateway would refuse this config: " + "; ".join(refused)
         if as_json:
