@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -77,8 +78,10 @@ def main() -> int:
             for name, base in targets.items():      # warm up connections and caches
                 for _ in range(3):
                     one_turn(base)
-            for _ in range(n):
-                for name, base in targets.items():
+            order = list(targets.items())
+            for k in range(n):
+                random.Random(k).shuffle(order)   # no target always goes first or last
+                for name, base in order:
                     f, t = one_turn(base)
                     res[name][0].append(f)
                     res[name][1].append(t)
