@@ -135,25 +135,31 @@ def test_kill_minus_9_under_load_loses_no_acknowledged_exchange(tmp_path):
 
 
 def test_verify_while_the_gateway_writes_sees_a_consistent_snapshot(tmp_path):
+    import threading
     from keeptrusts.audit.verify import verify as verify_db
     db = tmp_path / "audit.db"
-    stop = __import__("threading").Event()
+    stop, written = threading.Event(), []
     with AuditWriter(db, hmac_key=b"") as w:
         w.submit(record(0)).result(5)
 
         def gateway():
             i = 0
-            while not stop.is_set() and i < 3000:
+            while not stop.is_set() and i < 5000:
                 i += 1
                 body = json.dumps({"model": "gpt-5", "input": [{"role": "user", "content": f"turn {i}"}]})
                 w.submit(record(i, request_body=body)).result(5)   # a new history item every turn
+                written.append(i)
 
-        t = __import__("threading").Thread(target=gateway)
+        t = threading.Thread(target=gateway)
         t.start()
+        results = []
         try:
-            results = [verify_db(db) for _ in range(15)]
+            while len(written) < 5 and t.is_alive():
+                time.sleep(0.001)
+            while (len(results) < 15 or len(written) < 300) and len(results) < 500 and t.is_alive():
+                results.append(verify_db(db))
         finally:
             stop.set()
             t.join(10)
     assert all(r.ok for r in results), [r.render() for r in results if not r.ok][:1]
-    assert results[-1].rows > results[0].rows
+    assert results[-1].rows > results[0].rows      # the gateway really was writing meanwhile
