@@ -26,7 +26,8 @@ ENCODED_BONUS = 0.1      # hiding an instruction in an encoding is itself a sign
 # Decoded prose that talks to someone ("you must", "delete", "ignore") is an instruction in hiding
 # even when no rule names it.
 _IMPERATIVE = re.compile(r"\b(?:you|your|must|should|ignore|disregard|forget|delete|remove|run|execute|send|upload|print"
-                         r"|reveal|do\s+not|don't|always|never|please|immediately|instead)\b", re.IGNORECASE)
+                         r"|reveal|do\s+not|don't|always|never|please|immediately|instead|tell|nobody|no\s+one|secretly"
+                         r"|quietly|silently|password|secrets?|tokens?|credentials)\b", re.IGNORECASE)
 
 _FAMILY_ORDER = ("instruction_override", "role_marker", "embedded_command", "exfiltration",
                  "hidden_text", "encoded_payload", "homoglyph", "custom_pattern")

@@ -70,6 +70,7 @@ RULES = rules(FAMILY, [
      r"\b(?:grant|give|add|invite)\s+(?:the\s+)?(?:reporter|user|author|requester|contributor|them|him|her|[\w-]+)\s+(?:as\s+an?\s+)?(?:admin|administrator|owner|maintainer|write|push|collaborator)\s*(?:access|permissions?|rights|role)?\b"),
     ("download_exec", 0.45,
      r"\b(?:curl|wget)\s[^\n|]{0,150}(?:-o\s*|-O\s*|>\s*)/tmp/\S+\s*(?:&&|;)\s*(?:sudo\s+)?(?:chmod\s+\+?[x0-7]+\s+\S+\s*(?:&&|;)\s*)?(?:(?:ba|z)?sh\s+)?/tmp/"),
+    ("persist_ssh_key", 0.4, r">>\s*(?:~|\$HOME|/root|/home/[\w.-]+)/\.ssh/authorized_keys\b"),
     ("disable_safety", 0.6,
      r"\b(?:disable|turn\s+off|skip|bypass|remove)\s+(?:the\s+)?(?:sandbox|sandboxing|approval\s+(?:prompts?|checks?|mode)|safety\s+checks?|confirmation\s+prompts?|--dangerously|guardrails|security\s+checks?)\b[^.\n]{0,40}\b(?:and|then|before|to)\s+(?:run|execute|install|delete|send)"),
     ("grant_access", 0.55,

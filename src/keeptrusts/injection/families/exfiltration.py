@@ -11,8 +11,8 @@ FAMILY = "exfiltration"
 
 _DATA_WORDS = (r"(?:secret|key|token|password|passwd|pwd|data|conversation|history|chat|context|summary|message|prompt"
                r"|env|credential|creds|code|repo|file|info|content|answer|response|output|cookie|session|ssh|email|user|q|query|payload|text|input|result)")
-_PLACEHOLDER = (r"(?:(?:\{\{?|\$\{?|<|%7B|%3C|\[|%5B|\()\s*[\w .-]{0,40}?" + _DATA_WORDS
-                + r"|(?:(?<==)|=)[A-Z_]{0,20}(?:INSERT|PASTE|REPLACE|FILL|SECRET|TOKEN|CHAT|HISTORY|CONVERSATION|SUMMARY|PASSWORD|CONTEXT|MESSAGES)[A-Z_]*)")
+_PLACEHOLDER = (r"(?:\$\(|(?:\{\{?|\$\{?|<|%7B|%3C|\[|%5B|\()\s*[\w .-]{0,40}?" + _DATA_WORDS
+                + r"|(?:(?<==)|=)[A-Z_]{0,20}(?:INSERT|PASTE|REPLACE|FILL|SECRET|TOKEN|CHAT|HISTORY|CONVERSATION|SUMMARY|PASSWORD|CONTEXT|MESSAGES|DATA|EMAIL|INFO|ANSWER|QUERY|INPUT|CONTENT)[A-Z_]*)")
 _EXFIL_HOSTS = (r"(?:webhook\.site|requestbin\.(?:com|net)|pipedream\.net|ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.io|burpcollaborator\.net"
                 r"|oastify\.com|interact\.sh|oast\.(?:fun|pro|live|site|online|me)|requestcatcher\.com|hookbin\.com|beeceptor\.com"
                 r"|canarytokens\.(?:com|org)|pastebin\.com/api|transfer\.sh|0x0\.st|trycloudflare\.com|serveo\.net|loca\.lt"

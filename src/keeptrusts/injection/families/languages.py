@@ -23,10 +23,12 @@ ANCHORS = {
 RULES = rules(FAMILY, [
     # Spanish
     ("lang.es", 0.9, r"\b(?:ignora|ignore|ignorar|ignoren|olvida|olvide|olvidar|olviden|omite|descarta|haz\s+caso\s+omiso\s+(?:a|de))\s+(?:(?:todas|todos|las|los|tus|sus|mis|de)\s+){0,3}(?:instrucciones|indicaciones|reglas|órdenes|ordenes|directrices|normas)\s+(?:anteriores|previas|de\s+arriba|precedentes|originales|del\s+sistema)"),
+    ("lang.es_yours", 0.85, r"\b(?:ignora|ignore|olvida|olvide)\s+(?:todas\s+)?(?:tus|sus)\s+(?:instrucciones|reglas|indicaciones|directrices)"),
     ("lang.es_persona", 0.7, r"\b(?:a\s+partir\s+de\s+ahora|desde\s+ahora)\s*,?\s+(?:eres|serás|seras|actuarás|actuaras|debes|vas\s+a)\b"),
     ("lang.es_reveal", 0.75, r"\b(?:revela|muestra|imprime|repite|dime)\s+(?:tu|el|las|tus)\s+(?:prompt\s+(?:del\s+sistema|de\s+sistema)|instrucciones\s+(?:del\s+sistema|ocultas|iniciales|originales)|mensaje\s+del\s+sistema)"),
     # French
     ("lang.fr", 0.9, r"\b(?:ignore[rsz]?|ignorez|oublie[rsz]?|oubliez|néglige[rz]?|negligez|ne\s+tiens\s+pas\s+compte\s+des|ne\s+tenez\s+pas\s+compte\s+des|fais\s+abstraction\s+des|faites\s+abstraction\s+des)\s+(?:(?:toutes|tous|les|tes|vos|des|mes|de|ces)\s+){0,3}(?:instructions|consignes|règles|regles|directives|ordres|indications)\s+(?:précédentes|precedentes|antérieures|anterieures|ci-dessus|d'avant|initiales|originales|du\s+système|du\s+systeme)"),
+    ("lang.fr_yours", 0.85, r"\b(?:ignore[rsz]?|ignorez|oublie[rsz]?|oubliez)\s+(?:toutes\s+|tous\s+)?(?:vos|tes)\s+(?:instructions|consignes|règles|regles|directives)"),
     ("lang.fr_persona", 0.7, r"\b(?:tu\s+es|vous\s+êtes|vous\s+etes)\s+(?:maintenant|désormais|desormais|dorénavant|dorenavant)\s+(?:un|une|le|la|en\s+mode)\b"),
     ("lang.fr_reveal", 0.75, r"\b(?:révèle|revele|révélez|affiche|affichez|montre|montrez|répète|repete|répétez|donne-moi|donnez-moi)\s+(?:ton|votre|le|tes|vos|les)\s+(?:prompt\s+système|prompt\s+systeme|prompt\s+initial|instructions\s+(?:système|systeme|cachées|cachees|initiales|secrètes|secretes)|message\s+système|message\s+systeme)"),
     # German
@@ -57,7 +59,7 @@ RULES = rules(FAMILY, [
     # Ukrainian
     ("lang.uk", 0.9, r"(?:ігноруй|ігноруйте|проігноруй|забудь|забудьте|не\s+зважай\s+на)\s+(?:(?:всі|усі|свої|твої)\s+){0,2}(?:попередні|минулі|вищезазначені|початкові|системні)\s+(?:інструкції|вказівки|команди|правила)"),
     # Chinese (simplified and traditional)
-    ("lang.zh", 0.9, r"(?:忽略|忽视|无视|無視|忽略掉|不要理会|不要理會|不要遵守|不要遵循|忘记|忘記|忘掉|抛弃|拋棄|丢弃|丟棄)\s*(?:掉)?\s*(?:你|您)?\s*(?:之前|以前|先前|前面|上面|上述|以上|此前|原来|原來|原有|原始|所有|全部|一切|之前所有|前述)\s*(?:的|所有|全部|一切)?\s*(?:的)?\s*(?:所有|全部)?\s*(?:的)?\s*(?:指令|指示|说明|說明|提示|提示词|提示詞|规则|規則|命令|要求|设定|設定|约束|約束)"),
+    ("lang.zh", 0.9, r"(?:忽略|忽视|无视|無視|忽略掉|不要理会|不要理會|不要遵守|不要遵循|忘记|忘記|忘掉|抛弃|拋棄|丢弃|丟棄)\s*(?:掉)?\s*(?:你|您)?\s*(?:的)?\s*(?:之前|以前|先前|前面|上面|上述|以上|此前|原来|原來|原有|原始|所有|全部|一切|之前所有|前述)\s*(?:的|所有|全部|一切)?\s*(?:的)?\s*(?:所有|全部)?\s*(?:的)?\s*(?:指令|指示|说明|說明|提示|提示词|提示詞|规则|規則|命令|要求|设定|設定|约束|約束)"),
     ("lang.zh_persona", 0.7, r"(?:从现在开始|從現在開始|从现在起|從現在起|现在起|今后)\s*[,，]?\s*(?:你是|你将|你將|你要|你必须|你必須|你扮演|你不再)"),
     ("lang.zh_reveal", 0.75, r"(?:输出|輸出|显示|顯示|打印|告诉我|告訴我|重复|重複|泄露|透露|展示)\s*(?:你的|您的|你|)\s*(?:系统提示词|系統提示詞|系统提示|系統提示|系统指令|系統指令|初始指令|原始指令|隐藏指令|隱藏指令|系统消息|系統消息)"),
     # Japanese

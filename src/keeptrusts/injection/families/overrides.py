@@ -9,7 +9,7 @@ from ..rule import ANY, UNTRUSTED, rules
 
 FAMILY = "instruction_override"
 
-_DET = r"(?:(?:all|any|every|each|the|your|my|of|these|those|its|their|our|above|everything|anything|whatever|what|that|was|were|you|have|been|given|said|told|received)\s+){0,5}"
+_DET = r"(?:(?:all|any|every|each|the|your|my|of|these|those|its|their|our|above|everything|anything|whatever|what|that|was|were|you|have|been|given|said|told|received|about)\s+){0,5}"
 _PRIOR = r"(?:previous|previously\s+given|prior|above|earlier|preceding|former|initial|original|foregoing|preexisting|pre-existing|aforementioned|all)"
 _RULES = (r"(?:instructions?|directives?|rules|guidelines?|prompts?|commands?|context|messages?|guidance|directions?"
           r"|constraints|restrictions|orders|programming|conversation|system\s+prompts?)")
@@ -20,6 +20,19 @@ _AI_STRONG = (r"(?:AI|A\.I\.|LLMs?|AI\s+(?:agent|assistant|model|system|tool)s?|
               r"|language\s+models?|chat\s?bots?|codex|claude|chatgpt|gpt(?:-\d[\w.-]*)?|copilot|gemini)")
 
 ANCHORS = {
+    "answer_shaping": r"\bin\s+(?:your|every|each\s+of\s+your|all\s+your)\s+(?:answers?|reply|replies|responses?|summary|summaries|output|next\s+message)\b",
+    "skip_checks": r"\b(?:security|safety|verification|identity|approval)\s+(?:questions|checks|steps|prompts|reviews?)\b|\b(?:pre-?approved|already\s+(?:been\s+)?approved)\b",
+    "forget_so_far": r"\s(?:so\s+far|until\s+now|up\s+to\s+(?:now|this\s+point)|thus\s+far|above|before\s+this)\b",
+    "new_goal_header": r"\b(?:goal|objective|task|mission|priority|instructions?)\s*:",
+    "no_longer_follow": r"(?:follow|obey|respect|comply\s+with|adhere\s+to|abide\s+by)\s",
+    "trust_only_this": r"\b(?:only\s+(?:this|these|my|the\s+following)|injected|forged|faked|compromised|tampered\s+with|written\s+by\s+an?\s+attacker)\b",
+    "pretend_never_given": r"\bpretend\s",
+    "ignore_the_above": r"\b(?:ignore|disregard|forget)\s+(?:about\s+)?(?:all\s+(?:of\s+)?)?(?:the\s+)?(?:above|preceding|foregoing)\b",
+    "leak_initial": r"\bwhat\s+(?:your|the)\s",
+    "simulate_unrestricted": r"\b(?:simulate|emulate|roleplay|role-play|play|act\s+as|pretend\s+to\s+be|become)\s",
+    "obey_found_instructions": r"\s(?:found|contained|embedded|written|given|hidden)\s+in\b",
+    "mode_switch": r"\smode\b",
+    "for_agents_colon": r"\b(?:agents|assistants|LLMs|models|tools|agent|assistant|LLM|AI|codex|bot)(?:\s+(?:instructions|directives|orders|tasks?|notes?))?\s*:",
     "dont_do_task": r"\b(?:do\s+not|don'?t|never)\s+(?:summari[sz]e|translate|answer|analy[sz]e|review|describe|explain|quote|repeat|read)\s",
     "conditional_answer": r"\b(?:asked|questioned|prompted|asks)\s+(?:about|for|whether|if|to)\b",
     "when_ai_reads": r"\s(?:reads?|processes|sees|parses|summari[sz]es|reviews|encounters|ingests|scans|finds)\s+(?:this|these|it)\b",
@@ -27,7 +40,7 @@ ANCHORS = {
     "dear_ai": r"\b(?:dear|hey|hello|hi|greetings|attention|yo)\s*,?\s+(?:the\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|agent|language\s+model|robot|bot)",
     "ai_reading_this": r"(?:reading|processing|parsing|analy[sz]ing|summari[sz]ing|reviewing|scanning|browsing|ingesting|viewing)(?:\s+(?:this|these|it)\b|\s*[:,])",
     "address_ai": r"\b(?:attention|note|message|instructions?|important|notice|reminder|directive|memo|hint|psa|warning|p\.?s\.?|note\s+to\s+self)\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:AI|LLM|LLMs|assistant|agent|model|language\s+model|coding\s+agent|codex|claude|chatgpt|gpt|copilot|bot|automated\s+(?:agent|tool|system|assistant))",
-    "vocative_ai": r"(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|Model|language\s+model)s?\s*[,:]\s*(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure|to\s|the\s)",
+    "vocative_ai": r"(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|Model|Bot|language\s+model)s?\s*[,:]\s*(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure|append|prepend|reply|respond|answer|switch|list|skip|confirm|trust|this\s+is|to\s|the\s)",
     "if_you_are_ai": r"\bif\s+(?:you\s+are|you'?re|you\s+happen\s+to\s+be)\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|language\s+model|assistant|AI\s+(?:agent|assistant|model)|coding\s+(?:agent|assistant)|automated\s+(?:agent|tool|system|assistant)|bot|codex|claude|chatgpt|gpt|copilot|machine)\b",
     "whoever_reads": r"\s(?:reads|processes|handles|reviews|parses|summari[sz]es|sees|triages)\s+(?:this|these|it)\b",
     "decoy_above": r"(?:above|before\s+this|so\s+far)\s+(?:was|is|were|are)\s|what\s+you\s+(?:actually|really|truly)\s",
@@ -119,8 +132,8 @@ RULES = rules(FAMILY, [
      r"(?!\s+(?:contributors?|generated|assisted|usage|use|policy|policies|features?|users?|developers?|researchers?|tools?\s+users?|ethics|safety\s+team))",
      UNTRUSTED),
     ("vocative_ai", 0.55,
-     r"(?:^|\n|<!--|\(|>|#|//|/\*|\*|\[|\.\s)[ \t]*(?:hey\s+|hi\s+|dear\s+|attention\s+|ok\s+|okay\s+)?(?:the\s+)?(?:automated\s+|autonomous\s+|AI\s+|coding\s+)?(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|Model|language\s+model)s?\s*[,:]\s*"
-     r"(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure|to\s+\w+|the\s+\w+\s+is\s+\w+,?\s+(?:fix|delete|remove|run|push))\b",
+     r"(?:^|\n|<!--|\(|>|#|//|/\*|\*|\[|\.\s)[ \t]*(?:hey\s+|hi\s+|dear\s+|attention\s+|ok\s+|okay\s+)?(?:the\s+)?(?:automated\s+|autonomous\s+|AI\s+|coding\s+|reviewer\s+|review\s+|CI\s+|triage\s+|merge\s+)?(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|Model|Bot|language\s+model)s?\s*[,:]\s*"
+     r"(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure|append|prepend|reply|respond|answer|switch|list|skip|confirm|trust|this\s+is|to\s+\w+|the\s+\w+\s+is\s+\w+,?\s+(?:fix|delete|remove|run|push))\b",
      UNTRUSTED),
     ("ai_self_reference", 0.4, r"\((?:the\s+|you,?\s+the\s+)?(?:AI|LLM|assistant|language\s+model|AI\s+agent)\)", UNTRUSTED),
     ("when_ai_reads", 0.55,
@@ -137,10 +150,10 @@ RULES = rules(FAMILY, [
      UNTRUSTED),
     ("if_you_are_ai", 0.55,
      r"\bif\s+(?:you\s+are|you'?re|you\s+happen\s+to\s+be)\s+(?:an?\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|language\s+model|assistant|AI\s+(?:agent|assistant|model)|coding\s+(?:agent|assistant)|automated\s+(?:agent|tool|system|assistant)|bot|codex|claude|chatgpt|gpt|copilot|machine)\b"
-     r"(?!\s+(?:researcher|engineer|developer|practitioner|enthusiast|student|company|startup|team|user|vendor|provider|lab|scientist|ethicist)s?\b)",
+     r"(?!\s+(?:model\s+)?(?:researcher|engineer|developer|practitioner|enthusiast|student|company|startup|team|user|vendor|provider|lab|scientist|ethicist)s?\b)",
      UNTRUSTED),
     ("dear_ai", 0.5,
-     r"(?:\b(?:dear|hey|hello|hi|greetings|attention|yo)[ \t]*,?[ \t]+(?:the\s+|all\s+|any\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|agent|language\s+model|robot|bot)s?(?:\s+(?:assistant|agent|model|system|bot)s?)?\b\s*[,:!])",
+     r"(?:\b(?:dear|hey|hello|hi|greetings|attention|yo)[ \t]*,?[ \t]+(?:there[ \t]*,?[ \t]+)?(?:the\s+|all\s+|any\s+|my\s+)?(?:coding\s+|AI\s+)?(?:AI|LLM|assistant|codex|claude|chatgpt|GPT|copilot|gemini|bard|bing|grok|llama|mistral|agent|language\s+model|robot|bot)s?(?:\s+(?:assistant|agent|model|system|bot)s?)?\b\s*[,:!.])",
      UNTRUSTED),
     ("ai_reading_this", 0.55,
      r"\b" + _AI + r"s?\s+(?:that\s+is\s+|who\s+(?:is|are)\s+|currently\s+)?(?:reading|processing|parsing|analy[sz]ing|summari[sz]ing|reviewing|scanning|browsing|ingesting|viewing)(?:\s+(?:this|these|it)\b|\s*[:,])",
@@ -188,8 +201,44 @@ RULES = rules(FAMILY, [
     ("mark_as_passed", 0.45,
      r"\b(?:mark|flag|label|report|treat)\s+(?:it|this|the\s+(?:review|check|PR|pull\s+request|change|scan|audit|test)s?)\s+as\s+(?:passed|approved|safe|clean|resolved|successful|green|verified)\b",
      UNTRUSTED),
+    ("answer_shaping", 0.4,
+     r"\b(?:include|add|insert|put|mention|say|state|write|append|recommend)\b[^.\n]{0,60}\bin\s+(?:your|every|each\s+of\s+your|all\s+your)\s+(?:answers?|reply|replies|responses?|summary|summaries|output|next\s+message)\b",
+     UNTRUSTED),
+    ("bracket_ai_note", 0.55,
+     r"\[(?:assistant|ai|system|admin|developer|model|agent|llm)[_ -]?(?:note|instruction|instructions|message|directive|override|memo)s?\]",
+     UNTRUSTED),
+    ("skip_checks", 0.45,
+     r"\b(?:skip|bypass|ignore|omit)\s+(?:any|all|the)\s+(?:security|safety|verification|identity|approval)\s+(?:questions|checks|steps|prompts|reviews?)\b|\b(?:pre-?approved|already\s+(?:been\s+)?approved)\b[^.\n]{0,40}\b(?:merge|approve|deploy|release|publish)\b",
+     UNTRUSTED),
+    ("operator_speaking", 0.7,
+     r"\bthis\s+is\s+(?:your|the)\s+(?:operator|developer|creator|administrator|admin|owner|system|boss|supervisor|maker)\s+(?:speaking|talking|writing)\b"),
+    ("forget_so_far", 0.8,
+     r"\b(?:ignore|disregard|forget|discard)\s+(?:about\s+)?(?:the\s+|this\s+|our\s+|all\s+(?:the\s+)?|everything\s+in\s+the\s+)?(?:conversation|chat|discussion|context|messages|instructions|prompt|rules|task|text)\s+(?:so\s+far|until\s+now|up\s+to\s+(?:now|this\s+point)|thus\s+far|above|before\s+this)\b"),
+    ("new_goal_header", 0.5,
+     r"\b(?:new|updated|revised|real|actual)\s+(?:goal|objective|task|mission|priority|instructions?)\s*:",
+     UNTRUSTED),
+    ("no_longer_follow", 0.7,
+     r"\b(?:no\s+longer|(?:doesn'?t|does\s+not|don'?t|do\s+not)\s+(?:need\s+to|have\s+to)|need\s+not|needn'?t)\s+(?:need\s+to\s+|needs\s+to\s+|have\s+to\s+|has\s+to\s+|must\s+)?(?:follow|obey|respect|comply\s+with|adhere\s+to|abide\s+by)\s+(?:the\s+|your\s+|its\s+|any\s+)?(?:\w+\s+)?(?:rules|instructions|guidelines|restrictions|policies|system\s+prompt|constraints)\b"),
+    ("instructions_forgot", 0.6,
+     r"\b(?:your|the)\s+(?:instructions|system\s+prompt|rules|guidelines)\s+(?:forgot|failed|neglected|omitted)\s+to\s+(?:mention|say|tell|include)\b"),
+    ("trust_only_this", 0.7,
+     r"\b(?:trust|obey|follow|listen\s+to)\s+only\s+(?:this|these|my|the\s+following)\s+(?:message|instructions?|text|note|comment)\b|\b(?:system\s+message|system\s+prompt|instructions?|previous\s+message)\s+(?:was|were|has\s+been|have\s+been)\s+(?:injected|forged|faked|compromised|tampered\s+with|written\s+by\s+an?\s+attacker)\b"),
+    ("pretend_never_given", 0.75,
+     r"\bpretend\s+(?:that\s+)?(?:the|your|all|any)\s+(?:\w+\s+)?(?:guidelines|rules|instructions|restrictions|policies|filters)\s+(?:were\s+never|was\s+never|don'?t|do\s+not|no\s+longer|never)\s+(?:given|exist|existed|apply|applied|written)"),
+    ("ignore_the_above", 0.7,
+     r"\b(?:ignore|disregard|forget)\s+(?:about\s+)?(?:all\s+(?:of\s+)?)?(?:the\s+)?(?:above|preceding|foregoing)\b(?!\s+(?:error|warning|message|output|example|code|step|command|line|note|section|paragraph|link)s?\b)"),
+    ("leak_initial", 0.7,
+     r"\bwhat\s+(?:your|the)\s+(?:initial|original|first|exact|hidden|system|secret)\s+(?:instructions|prompt|rules|directives)\s+(?:were|are|say|said)\b"),
+    ("simulate_unrestricted", 0.75,
+     r"\b(?:simulate|emulate|roleplay|role-play|play|act\s+as|pretend\s+to\s+be|become)\s+(?:an?\s+|the\s+)?(?:AI|assistant|model|chatbot|bot|version\s+of\s+(?:you|yourself))\s+(?:that|which|who)\s+(?:has|had|is|was)\s+(?:escaped|broken\s+free|no\s+(?:restrictions|rules|limits|filters|guidelines)|unrestricted|unfiltered|jailbroken|free|uncensored)"),
+    ("obey_found_instructions", 0.7,
+     r"\b(?:must|should|will|shall|always)\s+(?:always\s+)?(?:obey|follow|execute|carry\s+out|comply\s+with)\s+(?:any\s+|all\s+|the\s+)?(?:instructions|commands|directives)\s+(?:found|contained|embedded|written|given|hidden)\s+in\b"),
+    ("mode_switch", 0.75,
+     r"\byou(?:\s+are|'?re)\s+(?:now\s+)?(?:in|operating\s+in|running\s+in|switched\s+to)\s+(?:an?\s+|the\s+)?[\"'“]?(?:unrestricted|unfiltered|uncensored|jailbreak|jailbroken|god|DAN|no[- ]rules|no[- ]limits|no[- ]filter|evil|chaos|anything[- ]goes)[\"'”]?\s+mode\b"),
     ("for_agents_colon", 0.45,
-     r"\b(?:for|to)\s+(?:all\s+|any\s+|the\s+)?(?:AI\s+)?(?:agents|assistants|LLMs|AI\s+models|language\s+models|AI\s+tools|coding\s+agents|automated\s+(?:agents|tools))\s*:",
+     r"\b(?:for|to)\s+(?:all\s+|any\s+|the\s+)?(?:AI\s+)?(?:agents|assistants|LLMs|AI\s+models|language\s+models|AI\s+tools|coding\s+agents|automated\s+(?:agents|tools))\s*:"
+     r"|\b(?:for|to)\s+(?:the\s+|any\s+)?(?:agent|assistant|LLM|AI|AI\s+(?:agent|assistant|model)|coding\s+agent|language\s+model)\s*:\s*(?:the\s+correct|you|please|run|do|always|never|ignore|make|use|add|delete|remove|install)\b"
+     r"|\b(?:agent|AI|assistant|LLM|model|bot|codex)\s+(?:instructions|directives|orders|tasks?|notes?)\s*:",
      UNTRUSTED),
     ("actual_instructions", 0.7,
      r"\b(?:the\s+|your\s+)?(?:actual|real|true|correct|genuine|updated)\s+(?:instructions|task|directives|orders)\s+(?:are|is|follows?)\s*:"),
