@@ -17,22 +17,19 @@ _PROBE_TEXT = "probe: list the files in src/ and run the tests"
 
 def refusals(config: Config) -> list[str]:
     """Everything the gateway would refuse in this config, one line each (empty: it would load)."""
-    errors: list[str] = []
+    errors = policy_errors(config)   # first: these lines name the policy and the option
     try:
         from .runtime import Runtime
     except ImportError:
-        Runtime = None
-    if Runtime is not None:
-        try:
-            # Exactly what the gateway does at start and on reload (no upstream override: judge the file).
-            Runtime.build(config, PolicyContext(redactor=Redactor(b"preflight-key-000000000000000000")),
-                          upstream_override=config.upstream_url())
-        except Exception as exc:
-            msg = str(exc) or type(exc).__name__
+        return errors
+    try:
+        # Exactly what the gateway does at start and on reload (no upstream override: judge the file).
+        Runtime.build(config, PolicyContext(redactor=Redactor(b"preflight-key-000000000000000000")),
+                      upstream_override=config.upstream_url())
+    except Exception as exc:
+        msg = str(exc) or type(exc).__name__
+        if not any(msg in e for e in errors):
             errors.append(msg)
-    for line in policy_errors(config):
-        if line not in errors and not any(line.split(": ", 1)[-1] in e for e in errors):
-            errors.append(line)
     return errors
 
 
