@@ -257,3 +257,10 @@ def test_usage_counts_chained_context_and_reports_prompt_cache_hits(fake_openai)
     second = events[-1]["response"]["usage"]
     assert first["input_tokens"] >= 1000 and first["input_tokens_details"]["cached_tokens"] == 0
     assert 0 < second["input_tokens_details"]["cached_tokens"] <= first["input_tokens"] < second["input_tokens"]
+
+
+def test_script_list_entries_mix_helpers_and_items(fake_openai):
+    fake_openai.script = [[text("Reading."), "then", call("exec_command", {"cmd": "ls"})]]
+    r = client(fake_openai).responses.create(model="m", input="x")
+    assert [o.type for o in r.output] == ["message", "message", "function_call"]
+    assert r.output_text == "Reading.then"

@@ -110,8 +110,11 @@ def normalize(entry: Entry) -> Turn | HttpError | Failed:
         return entry
     if isinstance(entry, str):
         return Turn([Text(entry)])
-    if isinstance(entry, list):
-        return Turn(list(entry))
+    if isinstance(entry, list):  # items; a text("...") Turn in the list counts as its items
+        items = []
+        for e in entry:
+            items += e.items if isinstance(e, Turn) else [Text(e) if isinstance(e, str) else e]
+        return Turn(items)
     return Turn([entry])
 
 
