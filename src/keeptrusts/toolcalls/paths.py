@@ -5,6 +5,7 @@ import fnmatch
 import os
 import posixpath
 import re
+from functools import lru_cache
 
 from .shell import DYN
 
@@ -19,6 +20,11 @@ HOME_RE = re.compile(r"^(/home/[^/]+|/Users/[^/]+|/root)(?=/|$)")
 def guess_home(workspace: str | None) -> str:
     m = HOME_RE.match(workspace or "")
     return m.group(1) if m else os.path.expanduser("~")
+
+
+@lru_cache(maxsize=4096)
+def _expand(glob: str, home: str) -> str:
+    return home + glob[1:] if glob == "~" or glob.startswith("~/") else glob
 
 
 class PathJudge:
@@ -51,9 +57,7 @@ class PathJudge:
         return posixpath.normpath(path) if not path.startswith("//") else posixpath.normpath(path[1:])
 
     def expand_glob(self, glob: str) -> str:
-        if glob == "~" or glob.startswith("~/"):
-            return self.home + glob[1:]
-        return glob
+        return _expand(glob, self.home)
 
     def matches(self, resolved: str, globs: list[str]) -> bool:
         wild = any(ch in resolved for ch in "*?[")

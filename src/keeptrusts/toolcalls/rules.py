@@ -39,6 +39,9 @@ class Rule:
     tools: list[str]
     match: dict[str, Any]
     _regex: dict[str, re.Pattern] = field(default_factory=dict, repr=False)
+    # `command` split into exact names (a set lookup) and globs, so most rules are skipped fast.
+    _names: frozenset[str] | None = field(default=None, repr=False)
+    _name_globs: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "rule") -> "Rule":
@@ -68,16 +71,26 @@ class Rule:
             if key in match:
                 vals = match[key] if isinstance(match[key], list) else [match[key]]
                 rule._regex[key] = _compile("|".join(f"(?:{v})" for v in vals), where, rid)
+        if "command" in match:
+            names = [str(n) for n in match["command"]]
+            rule._names = frozenset(n for n in names if not any(c in n for c in "*?["))
+            rule._name_globs = tuple(n for n in names if any(c in n for c in "*?["))
         return rule
+
+    def could_match(self, names: set[str]) -> bool:
+        """The cheap part of `command`: False when no name of the command can fit."""
+        if self._names is None:
+            return True
+        return bool(self._names & names) or any(fnmatch.fnmatchcase(n, g) for n in names for g in self._name_globs)
 
     # ---- matching -----------------------------------------------------------------------
     def applies_to_tool(self, tool: str) -> bool:
         return not self.tools or any(fnmatch.fnmatchcase(tool, g) for g in self.tools)
 
-    def matches(self, cmd: SimpleCommand, eff: Effects, ctx: Context) -> bool:
+    def matches(self, cmd: SimpleCommand, eff: Effects, ctx: Context, names: set[str] | None = None) -> bool:
         m = self.match
-        names = cmd.names()
-        if "command" in m and not any(fnmatch.fnmatchcase(n, g) for n in names for g in m["command"]):
+        names = cmd.names() if names is None else names
+        if not self.could_match(names):
             return False
         if "not_command" in m and any(n in m["not_command"] for n in names):
             return False
@@ -232,13 +245,14 @@ def judge_commands(rules: list[Rule], tool: str, commands: list[SimpleCommand], 
         if not cmd.argv and not cmd.assigns and not cmd.redirects:
             continue
         eff = effects_of(cmd)
+        names = cmd.names()
         for rule in rules:
-            if not rule.applies_to_tool(tool):
+            if not rule.could_match(names) or not rule.applies_to_tool(tool):
                 continue
             if not rule.match:
                 found.append(Match(rule, cmd))
                 continue
-            if rule.matches(cmd, eff, ctx):
+            if rule.matches(cmd, eff, ctx, names):
                 if rule.action == "allow":
                     break
                 found.append(Match(rule, cmd))

@@ -59,7 +59,9 @@ class SimpleCommand:
 
     @property
     def name(self) -> str:
-        return posixpath.basename(self.argv[0]) if self.argv else ""
+        # argv[0] may be replaced (aliases), so the basename is not cached
+        a0 = self.argv[0] if self.argv else ""
+        return a0[a0.rfind("/") + 1:]
 
     @property
     def dynamic(self) -> bool:
