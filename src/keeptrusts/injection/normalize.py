@@ -35,6 +35,14 @@ _CONFUSABLES = {
     "ᴢ": "z", "ɪ": "i", "ʀ": "r", "ɴ": "n", "ʏ": "y", "ᴀ": "a", "ᴇ": "e", "ᴛ": "t", "ᴜ": "u", "ᴍ": "m",
 }
 _FOLD = str.maketrans(_CONFUSABLES)
+# Small capitals and IPA letters that read as Latin: no language writes prose in them, so they are
+# folded everywhere (ɪɢɴᴏʀᴇ -> ignore), not only in words mixed with ASCII.
+SMALL_CAPS = {
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j",
+    "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ǫ": "q", "ʀ": "r", "ꜱ": "s", "ᴛ": "t",
+    "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+}
+_FOLD_ALWAYS = str.maketrans(SMALL_CAPS)
 
 
 def strip_invisible(text: str) -> str:
@@ -67,6 +75,7 @@ def skeleton(text: str, fold_homoglyphs: bool = True) -> str:
     """NFKC, then look-alike folding in words that mix scripts with Latin letters."""
     out = unicodedata.normalize("NFKC", text)
     if fold_homoglyphs:
+        out = out.translate(_FOLD_ALWAYS)
         out = _MIXED_WORD.sub(lambda m: m.group(0).translate(_FOLD), out)
     return out
 

@@ -243,7 +243,7 @@ class Scanner:
                 rescan(stripped, "hidden_text", "invisible_chars", ENCODED_BONUS)
         else:
             stripped = text
-        if (self.detect_homoglyphs and "homoglyph.mixed_script_word" in markers) or (
+        if (self.detect_homoglyphs and markers & {"homoglyph.mixed_script_word", "homoglyph.small_caps"}) or (
                 self.normalize_unicode and "homoglyph.compatibility_forms" in markers):
             skel = normalize.skeleton(stripped, fold_homoglyphs=self.detect_homoglyphs)
             if skel != stripped:
