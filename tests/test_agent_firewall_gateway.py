@@ -155,3 +155,14 @@ def test_chat_denied_tool_call_ends_with_an_error_chunk(gw, fake_openai):
     sent = "".join(tc["function"].get("arguments") or "" for ch in chunks for c in ch.get("choices", [])
                    for tc in (c.get("delta", {}).get("tool_calls") or []))
     assert "bash" not in sent
+
+
+def test_quality_score_lands_in_the_audit_row(gw, fake_openai):
+    from fake_openai import length
+    fake_openai.script = [length("Here is the first half of the answ"), "All tests pass now; the fix is in src/app.py."]
+    for _ in range(2):
+        httpx.post(gw.base_url + "/responses", json={"model": "gpt-5", "input": "fix it"}, headers=HEADERS, timeout=20)
+    truncated, good = wait_rows(gw.audit_db, 2)
+    assert truncated["quality"] is not None and truncated["quality"] < 0.7
+    assert any(p["policy"] == "quality-scorer" and p["verdict"] == "flag" for p in truncated["policies"])
+    assert good["quality"] == 1.0
