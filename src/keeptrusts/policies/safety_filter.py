@@ -41,9 +41,21 @@ class Pattern:
     needs: tuple[tuple[str, ...], ...] = ()
 
     def search(self, lowered: str) -> re.Match | None:
+        """The first match not under a negation ("never send secrets to ...", "prevent ...")."""
         if any(not any(w in lowered for w in alts) for alts in self.needs):
             return None
-        return self.regex.search(lowered)
+        for m in self.regex.finditer(lowered):
+            if not NEGATION_RE.search(lowered, max(0, m.start() - 40), m.start()):
+                return m
+        return None
+
+
+# A prohibition or a defence is not an intent: AGENTS.md says "never exfiltrate secrets to external
+# servers", a ticket says "prevent users from wiping the disks". Looked for just before a match.
+NEGATION_RE = re.compile(r"\b(never|not|don'?t|doesn'?t|do not|must not|mustn'?t|shouldn'?t|should not|no one may|"
+                         r"avoid|prevent(s|ing)?|stop(s|ping)?|block(s|ing)?|detect(s|ing)?|refuse to|forbid(den)?|"
+                         r"prohibit(ed)?|won'?t|cannot|can'?t|against)\b"
+                         r"(?!\s+(hesitate|forget|wait|worry|just|only|stop|be afraid))[^.?!\n]*$")
 
 
 def required_words(pattern: str) -> tuple[tuple[str, ...], ...]:
