@@ -260,10 +260,7 @@ class ShellParser:
             c = s[i]
             if c in " \t\r\n;&|)" or (c in "<>" and not (i + 1 < n and s[i + 1] == "(")):
                 break
-            if c == "(" and out == [] and i == start:
-                break
-            if c == "(":
-                # `name(`: a function definition or glob; stop the word here.
+            if c == "(":   # `name(` of a function definition (or an extglob): the word ends here
                 break
             if c == "\\":
                 if i + 1 < n and s[i + 1] == "\n":
@@ -474,12 +471,8 @@ class ShellParser:
             return i + 1
         if word in ("for", "case") and not t.word.quoted:
             return self._skip_header(toks, i, end, word, src, scope, via, depth, feeds, out)
-        if word == "function":
-            i += 1
-            while i < end and toks[i].kind != "op" and toks[i].value != "{":
-                i += 1
-                break
-            return i
+        if word == "function":   # `function NAME [()] {`: skip the keyword and the name; the body is parsed
+            return min(i + 2, end)
         # `name() {` function definition
         if i + 2 < end and toks[i + 1].kind == "op" and toks[i + 1].value == "(" and \
                 toks[i + 2].kind == "op" and toks[i + 2].value == ")":
@@ -657,8 +650,6 @@ class ShellParser:
                 rest = rest + cmd.stdin_text.split()
             if rest:
                 self._nested_argv(rest, cmd, scope, depth, out, via="xargs", extra_feeds=set(cmd.feeds))
-            return
-        if name in ("git",) and args[:1] == ["-c"]:
             return
 
     def _embedded(self, code: str, parent: SimpleCommand, scope: _Scope, depth: int,
