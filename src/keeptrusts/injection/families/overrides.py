@@ -71,7 +71,7 @@ RULES = rules(FAMILY, [
     ("ignore_user_request", 0.65,
      r"\b(?:ignore|disregard|forget|do\s+not\s+answer|don'?t\s+answer)\s+(?:the\s+|what\s+the\s+)?(?:user|human|developer|operator|person)(?:'s|s'|s)?\s+(?:request|question|instructions?|message|prompt|task|query|asks?|asked|said|wants|wanted|typed|wrote|told\s+you)\b"),
     ("ignore_task", 0.75,
-     r"\b(?:ignore|disregard|forget|drop|abandon|cancel)\s+(?:the\s+|your\s+|this\s+|that\s+|all\s+)?(?:previous\s+|earlier\s+|prior\s+|original\s+|current\s+|initial\s+)(?:task|request|assignment|objective|goal|question|job|mission)\b"),
+     r"\b(?:ignore|disregard|forget|drop|abandon|cancel)\s+(?:the\s+|your\s+|this\s+|that\s+|all\s+)?(?:previous\s+|earlier\s+|prior\s+|original\s+|current\s+|initial\s+)(?:task|assignment|objective|goal|mission)\b"),
     ("rules_changed", 0.7,
      r"\b(?:your|the|all|these)\s+(?:previous\s+|original\s+|system\s+)?(?:instructions|rules|orders|directives|guidelines|task|objective|goal|prompt)\s+(?:have|has)\s+(?:been\s+)?(?:changed|updated|replaced|overridden|revoked|cancel+ed|superseded)\b"),
     ("new_task_is", 0.6,
@@ -118,7 +118,7 @@ RULES = rules(FAMILY, [
     ("repeat_above", 0.8,
      r"\brepeat\s+(?:the\s+|all\s+(?:of\s+)?the\s+)?(?:words|text|everything|instructions|content)\s+above\b"),
     ("hide_from_user", 0.75,
-     r"\b(?:do\s+not|don'?t|never|without)\s+(?:ever\s+)?(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|alert(?:ing)?|notify(?:ing)?|warn(?:ing)?|show(?:ing)?|let(?:ting)?|disclos(?:e|ing)|report(?:ing)?)\s+(?:this\s+to\s+)?(?:the|your|any)\s+(?:user|human|developer|operator|owner|people|person|reviewer|maintainers?)\b"),
+     r"\b(?:do\s+not|don'?t|never|without)\s+(?:ever\s+)?(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|alert(?:ing)?|disclos(?:e|ing))\s+(?:this\s+to\s+|anything\s+to\s+)?(?:the|your|any)\s+(?:user|human|developer|operator|owner|people|person|reviewer|maintainers?)\b"),
     ("no_confirmation", 0.3,
      r"\bno\s+(?:confirmation|approval|permission|consent|review)\s+(?:is\s+)?(?:needed|required|necessary)\b|\b(?:without|do\s+not|don'?t|never|no\s+need\s+to)\s+(?:ask(?:ing)?|request(?:ing)?|wait(?:ing)?\s+for|seek(?:ing)?|get(?:ting)?)\s+(?:for\s+)?(?:the\s+|any\s+)?(?:user'?s?\s+|human'?s?\s+)?(?:permission|confirmation|approval|consent)\b",
      UNTRUSTED),
@@ -132,7 +132,7 @@ RULES = rules(FAMILY, [
      r"(?!\s+(?:contributors?|generated|assisted|usage|use|policy|policies|features?|users?|developers?|researchers?|tools?\s+users?|ethics|safety\s+team))",
      UNTRUSTED),
     ("vocative_ai", 0.55,
-     r"(?:^|\n|<!--|\(|>|#|//|/\*|\*|\[|\.\s)[ \t]*(?:hey\s+|hi\s+|dear\s+|attention\s+|ok\s+|okay\s+)?(?:the\s+)?(?:automated\s+|autonomous\s+|AI\s+|coding\s+|reviewer\s+|review\s+|CI\s+|triage\s+|merge\s+)?(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|Agent|Model|Bot|language\s+model)s?\s*[,:]\s*"
+     r"(?:^|\n|<!--|\(|>|#|//|/\*|\*|\[|\.\s)[ \t]*(?:hey\s+|hi\s+|dear\s+|attention\s+|ok\s+|okay\s+)?(?:the\s+)?(?:automated\s+|autonomous\s+|AI\s+|coding\s+|reviewer\s+|review\s+|CI\s+|triage\s+|merge\s+)?(?:AI|LLM|Assistant|Codex|Claude|ChatGPT|Copilot|Gemini|GPT|Cursor|language\s+model|(?-i:Agents?|AGENTS?|agents|Models?|MODELS?|Bots?|BOTS?|bots))s?\s*[,:]\s*"
      r"(?:please|kindly|you|after|before|when|ignore|do|don'?t|always|never|run|execute|recommend|suggest|tell|say|add|insert|delete|remove|write|make|use|include|print|output|send|open|approve|merge|from\s+now|remember|note|make\s+sure|ensure|append|prepend|reply|respond|answer|switch|list|skip|confirm|trust|this\s+is|to\s+\w+|the\s+\w+\s+is\s+\w+,?\s+(?:fix|delete|remove|run|push))\b",
      UNTRUSTED),
     ("ai_self_reference", 0.4, r"\((?:the\s+|you,?\s+the\s+)?(?:AI|LLM|assistant|language\s+model|AI\s+agent)\)", UNTRUSTED),
@@ -244,7 +244,7 @@ RULES = rules(FAMILY, [
      r"\b(?:the\s+|your\s+)?(?:actual|real|true|correct|genuine|updated)\s+(?:instructions|task|directives|orders)\s+(?:are|is|follows?)\s*:"),
     ("whatever_told", 0.8,
      r"\b(?:whatever|everything|anything|all)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been|got)\s+)?(?:told|instructed|given|said|asked)\s+(?:to\s+you\s+)?(?:before|earlier|previously|above|so\s+far|until\s+now)\s+(?:no\s+longer\s+applies|is\s+(?:now\s+)?(?:void|cancel+ed|obsolete|irrelevant|revoked)|does\s+not\s+apply|doesn'?t\s+apply|must\s+be\s+ignored|should\s+be\s+ignored)"),
-    ("the_user_wants", 0.45,
+    ("the_user_wants", 0.4,
      r"\b(?:the\s+user\s+(?:has\s+)?(?:also\s+)?(?:wants|asked|requested|instructed|authorized|authorised|approved|would\s+like)\s+(?:you\s+)?to\s+(?:also\s+)?(?:run|execute|send|upload|delete|remove|post|email|push|share|reveal|disable|grant|transfer|curl|fetch|download|install|exfiltrate|copy|leak))\b",
      UNTRUSTED),
 ], anchors=ANCHORS)

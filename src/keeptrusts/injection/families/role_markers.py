@@ -48,7 +48,7 @@ RULES = rules(FAMILY, [
      _LS + r"[-=#*\[<]*[ \t]*(?:BEGIN|START)[ \t_]+(?:NEW[ \t_]+)?(?:SYSTEM|DEVELOPER|ADMIN)[ \t_]+(?:PROMPT|MESSAGE|INSTRUCTIONS|OVERRIDE)",
      UNTRUSTED, True),
     ("end_of_data", 0.55,
-     _LS + r"[-=#*\[<]*[ \t]*(?:END|CLOSE)[ \t_]+OF[ \t_]+(?:USER[ \t_]+INPUT|TOOL[ \t_]+OUTPUT|FUNCTION[ \t_]+OUTPUT|DOCUMENT|FILE|DATA|CONTEXT|SEARCH[ \t_]+RESULTS?|WEB[ \t_]+PAGE|UNTRUSTED[ \t_]+CONTENT|EMAIL|ISSUE|ARTICLE|PAGE|POST|TEXT|README|COMMENT|MESSAGE|TRANSCRIPT)[ \t]*[-=#*\]>.!]*(?:[ \t]|\n|$)",
+     _LS + r"[-=#*\[<]*[ \t]*(?:END|CLOSE)[ \t_]+OF[ \t_]+(?:USER[ \t_]+INPUT|TOOL[ \t_]+OUTPUT|FUNCTION[ \t_]+OUTPUT|DOCUMENT|FILE|DATA|CONTEXT|SEARCH[ \t_]+RESULTS?|WEB[ \t_]+PAGE|UNTRUSTED[ \t_]+CONTENT|EMAIL|ISSUE|ARTICLE|PAGE|POST|README|COMMENT|TRANSCRIPT)[ \t]*[-=#*\]>.!]*(?:[ \t]|\n|$)",
      UNTRUSTED, True),
     ("fake_tool_result", 0.6,
      r"(?:</(?:tool_output|tool_result|tool_response|function_results|function_output|function_response|tool|output|result|search_results|document|context|untrusted_content|file_content|file|user_input|data|page|webpage|email|issue|comment)>\s*(?:<(?:system|assistant|developer|user|instructions|human)\b|\b(?:system|assistant|developer|user|human)\s*:))",
