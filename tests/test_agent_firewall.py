@@ -273,3 +273,15 @@ def test_commands_hidden_in_code_aliases_and_globs_are_blocked(cmd, rule):
                                  "node -e 'console.log(`${1+1}`)'", "echo 'ls -la' | sh"])
 def test_lookalikes_of_those_pass(cmd):
     assert judge(firewall(), exec_call(cmd)).verdict == "allow"
+
+
+@pytest.mark.parametrize("name, args, verdict", [
+    ("mcp__filesystem__write_file", {"path": "/home/dev/.ssh/authorized_keys", "content": "k"}, "block"),
+    ("mcp__filesystem__read_file", {"path": "~/.aws/credentials"}, "block"),
+    ("mcp__filesystem__delete_file", {"path": "/etc/hosts"}, "block"),
+    ("edit_file", {"target_file": "../other-repo/main.py", "code_edit": "x"}, "block"),
+    ("mcp__filesystem__write_file", {"path": "src/new.py", "content": "x = 1"}, "allow"),
+    ("read_file", {"path": "/usr/lib/python3.12/json/__init__.py"}, "allow"),
+])
+def test_other_file_tools_get_the_path_rules(name, args, verdict):
+    assert judge(firewall(), OutputItem("function_call", json.dumps(args), name=name)).verdict == verdict

@@ -11,6 +11,7 @@ and the files a patch touches. Knows the shapes Codex uses:
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,7 +97,34 @@ def extract_actions(kind: str, name: str | None, text: str, cwd: str | None = No
             script = _script_of(args)
         if script is not None:
             return [_shell_action(base, script, wd if isinstance(wd, str) else None, cwd, home)]
-    return [Action(base, "tool", (text or "")[:200], args=args, workdir=cwd)]
+    return [_generic_tool_action(base, text, args, cwd)]
+
+
+PATH_KEYS = ("path", "paths", "file", "file_path", "filepath", "filename", "files", "target", "target_file",
+             "source", "destination", "dest", "directory", "dir", "old_path", "new_path", "uri")
+WRITE_NAME = re.compile(r"write|edit|create|save|append|put|move|rename|patch|replace|insert|upload|mkdir|copy", re.I)
+DELETE_NAME = re.compile(r"delete|remove|\brm\b|unlink|trash", re.I)
+
+
+def _generic_tool_action(name: str, text: str, args: Any, cwd: str | None) -> Action:
+    """Any other tool (MCP filesystem, an IDE's edit_file): the paths in its arguments, as reads,
+    writes or deletes by the tool's name, so path rules apply to it too."""
+    action = Action(name, "tool", (text or "")[:200], args=args, workdir=cwd)
+    if not isinstance(args, dict):
+        return action
+    paths: list[str] = []
+    for k, v in args.items():
+        if k.lower() in PATH_KEYS:
+            for p in (v if isinstance(v, list) else [v]):
+                if isinstance(p, str) and p:
+                    paths.append(p[len("file://"):] if p.startswith("file://") else p)
+    if paths:
+        op = "delete" if DELETE_NAME.search(name) else "add" if WRITE_NAME.search(name) else "read"
+        ops = [FileOp(op, p) for p in paths]
+        action.file_ops = ops
+        action.commands = [SimpleCommand([name] + paths, cwd=cwd, via="tool", text=f"{name} {' '.join(paths)}",
+                                         file_ops=ops)]
+    return action
 
 
 def _shell_action(tool: str, script: str, workdir: str | None, workspace: str | None, home: str) -> Action:

@@ -97,8 +97,8 @@ def effects_of(cmd: SimpleCommand) -> Effects:
                 e.deletes.append(o.path)
                 e.writes.append(o.move_to)
             else:
-                (e.deletes if o.op == "delete" else e.writes).append(o.path)
-        e.paths = list(dict.fromkeys(e.writes + e.deletes))
+                {"delete": e.deletes, "read": e.reads}.get(o.op, e.writes).append(o.path)
+        e.paths = list(dict.fromkeys(e.reads + e.writes + e.deletes))
         return e
     pos = positionals(cmd)
     if (name in SHELLS and _dash_c(args) is not None) or \
