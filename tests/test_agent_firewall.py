@@ -285,3 +285,20 @@ def test_lookalikes_of_those_pass(cmd):
 ])
 def test_other_file_tools_get_the_path_rules(name, args, verdict):
     assert judge(firewall(), OutputItem("function_call", json.dumps(args), name=name)).verdict == verdict
+
+
+def test_every_command_in_the_docs_runs():
+    import os
+    import re
+    import subprocess
+    import sys
+    doc = (ROOT / "docs" / "agent-firewall.md").read_text()
+    lines = [line.split("  #", 1)[0].strip() for block in re.findall(r"```sh\n(.*?)```", doc, re.S)
+             for line in block.splitlines() if line.strip()]
+    assert len(lines) >= 8
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for line in lines:
+        r = subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        # `kt firewall check` exits 1 when it blocks; anything else must succeed
+        assert r.returncode in (0, 1) and "Traceback" not in r.stderr, (line, r.stdout[-500:], r.stderr[-500:])
+        assert r.returncode == 0 or line.startswith("kt firewall check"), (line, r.stdout[-500:])
