@@ -31,7 +31,7 @@ def replay(name: str, tmp: Path) -> tuple[list, list[dict]]:
     out, db = tmp / "out.mitm", tmp / "audit.db"
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env.update(KEEPTRUSTS_HOME=str(tmp / "home"), KEEPTRUSTS_CERTS=str(tmp / "certs"))
-    p = subprocess.run([str(MITMDUMP), "-nr", str(FLOWS / f"{name}.mitm"), "-s", str(FLOWS / "replay_addon.py"),
+    p = subprocess.run([str(MITMDUMP), "-nr", str(FLOWS / f"{name}.mitm"), "-s", str(ROOT / "addons" / "keeptrusts.py"),
                         "--set", f"keeptrusts_config={ROOT / 'policies' / 'codex-cli.yaml'}",
                         "--set", f"keeptrusts_audit_db={db}", "-w", str(out), "-q"],
                        capture_output=True, text=True, timeout=120, env=env, cwd=tmp)
@@ -128,7 +128,7 @@ def test_ws_replay_no_message_to_codex_carries_the_denied_command(ws_replay):
 def test_sse_replay_audits_every_request(sse_replay):
     flows, rows = sse_replay
     posts = [f for f in flows if f.request.method == "POST"]
-    assert len(posts) == 5 and len([r for r in rows if r["transport"] == "http"]) == 5
+    assert len(posts) == 5 and len([r for r in rows if r["transport"] in ("http", "sse")]) == 5
     assert [r["status"] for r in rows if r["transport"] == "websocket"] == [426]  # the refused upgrade
     assert sum(any(p["verdict"] == "redact" for p in r["policies"]) for r in rows) >= 4
 
@@ -136,5 +136,5 @@ def test_sse_replay_audits_every_request(sse_replay):
 def test_sse_replay_blocks_the_denied_command_and_records_usage(sse_replay):
     flows, rows = sse_replay
     assert any(r["verdict"] == "block" for r in rows)
-    assert all(r["input_tokens"] for r in rows if r["transport"] == "http" and r["verdict"] != "block")
+    assert all(r["input_tokens"] for r in rows if r["transport"] in ("http", "sse") and r["verdict"] != "block")
     assert DENIED not in _reached_client(flows)

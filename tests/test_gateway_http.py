@@ -66,7 +66,7 @@ def test_responses_stream_text_and_tool_call(gw, fake_openai):
     done = [e for e in events if e.type == "response.output_item.done" and e.item.type == "function_call"]
     assert json.loads(done[0].item.arguments) == {"cmd": "ls -la"}
     row = wait_rows(gw.audit_db, 1)[0]
-    assert row["transport"] == "http" and row["output"]["tool_calls"][0]["name"] == "exec_command"
+    assert row["transport"] == "sse" and row["output"]["tool_calls"][0]["name"] == "exec_command"
     assert row["output_tokens"] > 0
 
 

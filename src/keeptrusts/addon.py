@@ -26,6 +26,7 @@ from . import errors, paths
 from .chain import ChainResult
 from .config import ConfigError, load_config
 from .exchange import Completion, Exchange, OutputItem
+from .identity import budget_exceeded, resolve_identity
 from .logging_setup import log_exchange
 from .policies import PolicyContext
 from .redaction import Redactor, load_key
@@ -118,6 +119,8 @@ class Keeptrusts:
         self.requests_processed = 0
         self._turns: dict[str, Turn] = {}
         self._ws: dict[str, dict] = {}
+        self._recorded: dict[str, http.Response] = {}
+        self._proxy_auth: dict[str, str] = {}   # client connection id -> "user:password" from CONNECT
         self._config_mtime: float | None = None
         self._watch_task: asyncio.Task | None = None
 
@@ -209,7 +212,8 @@ class Keeptrusts:
         key = os.environ.get("KEEPTRUSTS_AUDIT_HMAC_KEY")
         pricing = None
         if self.runtime:
-            pricing = self.runtime.config.target().get("pricing")
+            from .pricing import overrides_from_config
+            pricing = overrides_from_config(self.runtime.config)
         if self.audit is not None:
             self.audit.close(timeout=5)
         self.audit = AuditWriter(db, hmac_key=key.encode() if key else None, pricing_overrides=pricing)
@@ -235,6 +239,9 @@ class Keeptrusts:
                 self._config_mtime = mtime
                 self.reload()
 
+    def client_disconnected(self, client) -> None:
+        self._proxy_auth.pop(client.id, None)
+
     def done(self) -> None:
         if self._watch_task:
             self._watch_task.cancel()
@@ -255,6 +262,14 @@ class Keeptrusts:
             data.ignore_connection = True  # tunnel untouched: we never see other hosts' traffic
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
+        # Explicit mode: the credentials ride on the CONNECT, not on the requests inside the tunnel.
+        auth = flow.request.headers.get("proxy-authorization", "")
+        if auth.lower().startswith("basic "):
+            import base64
+            try:
+                self._proxy_auth[flow.client_conn.id] = base64.b64decode(auth[6:].strip()).decode("utf-8")
+            except ValueError:
+                pass
         rt = self.runtime
         if rt and not rt.egress_allowed(flow.request.host):
             flow.response = http.Response.make(
@@ -358,27 +373,13 @@ class Keeptrusts:
         key = _bearer(flow)
         record["key_fingerprint"] = key_fingerprint(key)
         headers = {k.lower(): v for k, v in flow.request.headers.items()}
-        ident = None
-        try:
-            from .identity import resolve_identity
-        except ImportError:
-            resolve_identity = None
-        if resolve_identity is not None:
-            proxy_auth = flow.metadata.get("proxyauth")
-            ident = resolve_identity(headers, rt.config, proxy_auth[0] if isinstance(proxy_auth, tuple) else None)
-            if ident.error:
-                return errors.unauthorized(ident.error)
-            record["developer"], record["developer_source"] = ident.developer, ident.source
-            record["key_fingerprint"] = ident.key_fingerprint or record["key_fingerprint"]
-        else:
-            dev = headers.get("x-user-id") or headers.get("x-keeptrusts-agent-id")
-            record["developer"] = dev or record["key_fingerprint"]
-            record["developer_source"] = "header" if dev else ("key_fingerprint" if key else None)
-        if rt.require_identity and not record.get("developer_source") in ("token", "header", "proxy_auth", "mapping"):
-            return errors.unauthorized("Keeptrusts requires an identity: use a gateway token from `kt tokens create NAME` "
-                                       "as the API key, or send X-User-ID")
+        ident = resolve_identity(headers, rt.config, self._proxy_auth.get(flow.client_conn.id))
+        if ident.error:
+            return errors.unauthorized(ident.error)
+        record["developer"], record["developer_source"] = ident.developer, ident.source
+        record["key_fingerprint"] = ident.key_fingerprint or record["key_fingerprint"]
         provider_key = rt.config.provider_key()
-        is_token = bool(ident and getattr(ident, "is_gateway_token", False))
+        is_token = ident.is_gateway_token
         if provider_key and (is_token or not key):
             t = rt.config.target()
             header = t.get("api_key_header") or "authorization"
@@ -390,7 +391,23 @@ class Keeptrusts:
                                       "provider_key_missing")
         return None
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        # A flow loaded from a file (`mitmdump -nr FILE`) arrives with its recorded response: set it aside
+        # so the request is judged as if live, and put it back unless the chain answered it (a block).
+        if not flow.live and flow.response is not None:
+            flow.metadata["keeptrusts_recorded_response"] = True
+            self._recorded[flow.id] = flow.response
+            flow.response = None
+
     def request(self, flow: http.HTTPFlow) -> None:
+        try:
+            self._request(flow)
+        finally:
+            recorded = self._recorded.pop(flow.id, None)
+            if recorded is not None and flow.response is None:
+                flow.response = recorded
+
+    def _request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or flow.request.method == "CONNECT":
             return
         rt = self.runtime
@@ -537,12 +554,12 @@ class Keeptrusts:
                       if k.lower() not in ("authorization", "api-key", "proxy-authorization", "cookie")}
 
     def _check_budget(self, record: dict) -> errors.GatewayError | None:
-        try:
-            from .identity import check_budget
-        except ImportError:
+        over = budget_exceeded(record.get("developer"))
+        if over is None:
             return None
-        msg = check_budget(record.get("developer"))
-        return errors.budget(msg) if msg else None
+        err = errors.budget(over.message)
+        err.retry_after = over.retry_after_s
+        return err
 
     def _block(self, flow: http.HTTPFlow, turn: Turn, err: errors.GatewayError, extra: Verdict | None) -> None:
         if extra is not None:
@@ -578,6 +595,7 @@ class Keeptrusts:
         ctype = flow.response.headers.get("content-type", "")
         if "text/event-stream" in ctype and flow.response.status_code < 400:
             turn.parser = self._parser(turn, rt)
+            turn.record["transport"] = turn.exchange.transport = "sse"
             turn.stream = stream = SSEStream(turn.parser, on_terminal=lambda: self._terminal(flow, turn, wait=True))
 
             def relay(data: bytes):
@@ -901,6 +919,8 @@ class Keeptrusts:
         log_exchange(rec)
         if self.audit is None:
             return None
+        if rec["verdict"] == "allow" and not (turn.exchange.meta.get("audit") or {}).get("log_all_access", True):
+            return None  # audit-logger log_all_access: false records only exchanges a policy acted on
         try:
             return self.audit.submit(rec)
         except Exception as exc:  # noqa: BLE001

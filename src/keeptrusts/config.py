@@ -14,7 +14,9 @@ from typing import Any as _Any
 
 import yaml
 
+from .identity import BUDGETS_SCHEMA, IDENTITY_SCHEMA
 from .policies import REGISTRY, canonical_kind
+from .pricing import PRICING_SCHEMA
 from .schema import Any, Choice, ListOf, MapOf, Number, OneOf, Required, SchemaError, suggest, validate
 
 TARGET_SCHEMA = Required({
@@ -32,8 +34,8 @@ TARGET_SCHEMA = Required({
     "zdr": bool,
     "data_collection": Choice("allow", "deny"),
     "escalation_routing": {"team_id": str, "user_id": str},
-    # Prices in USD per million tokens; keys: input, cached_input, output (per model or flat).
-    "pricing": MapOf(Any),
+    # Prices in USD per million tokens (input, cached_input, output), flat or per model.
+    "pricing": PRICING_SCHEMA,
 }, {"id", "provider"})
 
 # Gateway settings beyond the reference (the legacy docs had `gateway.listen_port`).
@@ -72,9 +74,8 @@ TOP_LEVEL_SCHEMA: dict = {
                                    "cases": ListOf(Any)}, {"name", "cases"})),
     },
     "gateway": GATEWAY_SCHEMA,
-    # Identity and budgets (issue 7) are declared by keeptrusts.identity when present.
-    "identity": MapOf(Any),
-    "budgets": MapOf(Any),
+    "identity": IDENTITY_SCHEMA,
+    "budgets": BUDGETS_SCHEMA,
 }
 
 DEFAULT_UPSTREAM = "https://api.openai.com"
