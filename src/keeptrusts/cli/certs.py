@@ -9,6 +9,29 @@ import click
 from .. import paths
 
 CA_CERT = "mitmproxy-ca-cert.pem"
+BUNDLE = "keeptrusts-ca-bundle.pem"
+SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
+
+
+def system_roots() -> str:
+    """The system's trusted roots (certifi's when the system has no bundle file)."""
+    for p in SYSTEM_BUNDLES:
+        if os.path.isfile(p):
+            return open(p, encoding="utf-8", errors="replace").read()
+    import certifi
+    return open(certifi.where(), encoding="utf-8").read()
+
+
+def ensure_bundle(ca: str) -> str:
+    """System roots plus the gateway CA: SSL_CERT_FILE replaces the system store, so it must hold both,
+    or every tunnelled HTTPS host (api.github.com, ...) would fail to verify."""
+    bundle = os.path.join(os.path.dirname(ca), BUNDLE)
+    ours = open(ca, encoding="utf-8").read()
+    text = system_roots().rstrip("\n") + "\n" + ours
+    if not os.path.isfile(bundle) or open(bundle, encoding="utf-8").read() != text:
+        with open(bundle, "w", encoding="utf-8") as f:
+            f.write(text)
+    return bundle
 
 
 def ensure_ca() -> str:
@@ -29,11 +52,14 @@ def ensure_ca() -> str:
 def certs(as_json: bool) -> None:
     """Print the CA certificate path and the variables that make clients trust it (creating it if needed)."""
     ca = ensure_ca()
-    env = {"SSL_CERT_FILE": ca, "CODEX_CA_CERTIFICATE": ca, "REQUESTS_CA_BUNDLE": ca, "NODE_EXTRA_CA_CERTS": ca}
+    bundle = ensure_bundle(ca)
+    # Bundle variables replace the system store (so they get roots + our CA); the others add to it.
+    env = {"SSL_CERT_FILE": bundle, "REQUESTS_CA_BUNDLE": bundle, "CODEX_CA_CERTIFICATE": ca, "NODE_EXTRA_CA_CERTS": ca}
     if as_json:
-        click.echo(json.dumps({"ca_cert": ca, "env": env}, indent=2))
+        click.echo(json.dumps({"ca_cert": ca, "bundle": bundle, "env": env}, indent=2))
         return
     click.echo(f"# Keeptrusts CA certificate: {ca}")
+    click.echo(f"# System roots + that CA: {bundle}")
     click.echo("# Trust it in the shell that runs your client (Codex reads SSL_CERT_FILE / CODEX_CA_CERTIFICATE):")
     for k, v in env.items():
         click.echo(f"export {k}={v}")
