@@ -65,18 +65,27 @@ def target_of(command: str) -> str | None:
 
 
 def describe(segment: Segment, exchange: Exchange | None) -> str:
-    """e.g. `exec_command output, file README.md`; empty when there is nothing to add."""
+    """e.g. `exec_command output, file README.md`; empty when there is nothing to add.
+
+    The call is looked up among the request's segments (HTTP resends the whole history), then in
+    `exchange.meta["call_args"][call_id]` (the arguments text), which a transport that sends only new
+    items (WebSocket turns chained by previous_response_id) can fill from the earlier response.
+    """
     parts = []
     if segment.tool_name:
         parts.append(f"{segment.tool_name} output")
     if segment.call_id and exchange is not None:
+        args = None
         for s in exchange.segments:
             if s.kind == TOOL_CALL_ARGS and s.call_id == segment.call_id and s is not segment:
                 if not parts and s.tool_name:
                     parts.append(f"{s.tool_name} output")
-                cmd = _command_of(s.text)
-                target = target_of(cmd) if cmd else None
-                if target:
-                    parts.append(target)
+                args = s.text
                 break
+        if args is None:
+            args = (exchange.meta.get("call_args") or {}).get(segment.call_id)
+        cmd = _command_of(args) if isinstance(args, str) else None
+        target = target_of(cmd) if cmd else None
+        if target:
+            parts.append(target)
     return ", ".join(parts)

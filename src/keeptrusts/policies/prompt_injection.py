@@ -68,18 +68,27 @@ class PromptInjection(SegmentPolicy):
         "response": {"action": _Action, "message": str},
     }
 
+    @classmethod
+    def check_options(cls, options: dict) -> list[str]:
+        """Problems the schema cannot see (invalid regexes), one line each; for a linter to call."""
+        problems = []
+        for i, p in enumerate(((options or {}).get("detection") or {}).get("attack_patterns") or []):
+            try:
+                re.compile(p)
+            except re.error as exc:
+                problems.append(f"prompt-injection: detection.attack_patterns[{i}] is not a valid regex ({exc}); "
+                                "fix or remove it")
+        return problems
+
     def __init__(self, options: dict | None = None, context=None):
         super().__init__(options, context)
         o = self.options
         enc = o.get("encoding") or {}
         det = o.get("detection") or {}
         patterns = list(det.get("attack_patterns") or [])
-        for i, p in enumerate(patterns):
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"prompt-injection: detection.attack_patterns[{i}] is not a valid regex ({exc}); "
-                                 "fix or remove it") from None
+        problems = self.check_options(o)
+        if problems:
+            raise ValueError(problems[0])
         self.scanner = Scanner(patterns, decode_base64=enc.get("decode_base64", True),
                                normalize_unicode=enc.get("normalize_unicode", True),
                                detect_homoglyphs=enc.get("detect_homoglyphs", True))
