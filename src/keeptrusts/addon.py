@@ -759,8 +759,14 @@ class Keeptrusts:
             log.exception("keeptrusts: websocket message handling failed")
             if rt is None or rt.fail_mode == "block":
                 msg.drop()
-                self._inject(flow, failed_event(None, f"Keeptrusts could not check this message ({type(exc).__name__}); "
-                                                      "fail-mode is block", None))
+                text = f"Keeptrusts could not check this message ({type(exc).__name__}); fail-mode is block"
+                turn = ws.get("turn")
+                if not msg.from_client and turn is not None and turn.parser is not None and not turn.parser.finished:
+                    # The turn is over: its parser drops every later event (a held tool call stays unreleased).
+                    for event, _ in turn.parser._fail(text):
+                        self._inject(flow, event)
+                else:
+                    self._inject(flow, failed_event(None, text, None))
 
     def _inject(self, flow: http.HTTPFlow, event: dict) -> None:
         ws = self._ws.get(flow.id)

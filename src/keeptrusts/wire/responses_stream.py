@@ -136,6 +136,8 @@ class ResponsesStream:
     def feed(self, event: dict, raw: str | None = None) -> list[Emit]:
         if self.finished and self.blocked:
             return []  # after a block nothing more reaches the client
+        if not isinstance(event, dict):
+            return [(event, raw)]  # e.g. a stray chat-style `[DONE]`: it carries no model text
         t = event.get("type", "")
         if isinstance(event.get("sequence_number"), int):
             self._seq = event["sequence_number"]

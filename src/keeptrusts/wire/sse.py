@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
 from . import chat_stream, responses_stream
+
+log = logging.getLogger("keeptrusts")
 
 
 @dataclass
@@ -96,9 +99,26 @@ class SSEStream:
             if not isinstance(obj, (dict, str)):
                 out.append(raw)
                 continue
-            for o, r in self.parser.feed(obj, ev.data):
+            for o, r in self._feed(obj, ev.data):
                 out.append(self._encode(ev if o is obj else None, o, r))
         return out
+
+    def _feed(self, obj, data: str):
+        """The parser's answer for one event; an event it cannot handle ends the stream closed, so an
+        upstream's malformed event can neither crash the proxy nor release a held tool call unjudged."""
+        try:
+            return self.parser.feed(obj, data)
+        except Exception as exc:  # noqa: BLE001 - fail closed on anything the parser did not foresee
+            log.warning("keeptrusts: malformed upstream event stopped the stream: %s: %s", type(exc).__name__, exc)
+            return self.parser._fail("Keeptrusts could not check the model's answer: the upstream sent a malformed "
+                                     f"event ({type(exc).__name__}), so the answer was stopped")
+
+    def _finish(self):
+        try:
+            return self.parser.finish()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("keeptrusts: stream end could not be judged: %s: %s", type(exc).__name__, exc)
+            return self.parser._fail(f"Keeptrusts could not check the end of the model's answer ({type(exc).__name__})")
 
     def __call__(self, data: bytes) -> list[bytes]:
         if data:
@@ -106,7 +126,7 @@ class SSEStream:
         else:
             rest = self.framer.rest()
             out = self._process([rest + b"\n\n"]) if rest.strip() else []
-            out += [self._encode(None, o, None) for o, _ in self.parser.finish()]
+            out += [self._encode(None, o, None) for o, _ in self._finish()]
         if out and self.on_terminal and self.parser.finished and not getattr(self, "_terminal_done", False):
             self._terminal_done = True
             self.on_terminal()
