@@ -15,6 +15,15 @@ _HIDDEN_STYLE = re.compile(
     re.IGNORECASE)
 _OPEN_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
 _QUOTES = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d", "\u2018": "\u2019", "«": "»"}
+# Quoting alone is no alibi (an attacker can quote an instruction); a mention is a quote that code
+# or prose presents as an example: a literal in code (after = ( [ { , | or as an argument), or a
+# phrase introduced by words that cite it.
+_CODE_LEAD = "=([{,|;`"
+_CODE_WORD = re.compile(r"(?:^|\s)(?:echo|printf|print|puts|grep|rg|assert|raise|return|log|warn)\s*$")
+_CITING = re.compile(r"(?:(?<!\w)(?:e\.g\.|i\.e\.)|\b(?:such\s+as|like|for\s+example|example|examples|phrases?|strings?|patterns?|"
+                     r"text|words?|detects?|detected|detecting|matches|matching|flags?|called|named|quoted|cites?|"
+                     r"injections?|attacks?|jailbreaks?|payloads?|classic|known|typical|sample|test|tests)\b)[^\n]{0,30}$",
+                     re.IGNORECASE)
 
 
 def in_html_comment(text: str, pos: int) -> bool:
@@ -38,10 +47,16 @@ def in_hidden_element(text: str, pos: int) -> bool:
     return False
 
 
-def quoted_mention(text: str, start: int, end: int, reach: int = 40) -> bool:
+NOT_QUOTED, CITED, QUOTED = 0, 1, 2
+
+
+def quoted_mention(text: str, start: int, end: int, reach: int = 40) -> int:
     """The match sits inside a short quoted string on one line: "ignore previous instructions" as docs
     cite it, a test's command literal, `curl ... | sh` as inline code. Long quoted prose (a JSON
-    string holding a whole issue body) does not count: its quotes are far from the match."""
+    string holding a whole issue body) does not count: its quotes are far from the match.
+
+    Returns CITED for a quote that code or prose presents as an example, QUOTED for any other short
+    quote (an attacker may quote an instruction), NOT_QUOTED otherwise."""
     line_start = text.rfind("\n", max(0, start - reach), start) + 1
     before = text[max(line_start, start - reach):start]
     line_end = text.find("\n", end, end + reach)
@@ -52,10 +67,15 @@ def quoted_mention(text: str, start: int, end: int, reach: int = 40) -> bool:
             continue
         # An opening quote: the same quote must not be closed again before the match.
         if close in before[i + 1:]:
-            return False
+            return NOT_QUOTED
         # A JSON or YAML value ("description": "...") is content someone wrote, not a code literal.
-        lead = text[max(line_start, start - len(before) + i - 4):start - len(before) + i].rstrip()
+        quote_at = start - len(before) + i
+        lead = text[max(line_start, quote_at - 12):quote_at].rstrip()
         if lead.endswith(('":', "':")):
-            return False
-        return close in after
-    return False
+            return NOT_QUOTED
+        if close not in after:
+            return NOT_QUOTED
+        if before[i] == "`" or (lead and lead[-1] in _CODE_LEAD) or _CODE_WORD.search(lead):
+            return CITED
+        return CITED if _CITING.search(text[max(0, quote_at - 60):quote_at]) else QUOTED
+    return NOT_QUOTED

@@ -66,7 +66,8 @@ class Report:
 
 
 _WS = re.compile(r"\s+")
-QUOTE_DISCOUNT = 0.4      # a quoted mention weighs this much of a bare occurrence
+QUOTE_DISCOUNT = 0.4      # a cited quote ("such as '...'", a code literal) weighs this much of a bare occurrence
+QUOTED_DISCOUNT = 0.7     # any other short quote: an attacker may quote an instruction, so it still counts
 _QUOTABLE = frozenset({"instruction_override", "role_marker", "embedded_command", "exfiltration", "encoded_payload",
                        "custom_pattern"})
 CLUSTER_BONUS = 0.05      # each extra rule on the same span adds this much, not a full noisy-or
@@ -180,9 +181,12 @@ class Scanner:
                 continue
             w = rule.weight
             via = ""
-            if rule.quotable and rule.family in _QUOTABLE and context.quoted_mention(text, m.start, m.end):
+            quoted = context.quoted_mention(text, m.start, m.end) if rule.quotable and rule.family in _QUOTABLE else 0
+            if quoted == context.CITED:
                 w *= QUOTE_DISCOUNT
                 via = "quoted"
+            elif quoted == context.QUOTED:
+                w *= QUOTED_DISCOUNT
             if rule.solo and not via:
                 via = "mention"
             hits.append(Hit(rule.id, rule.family, w, evidence(m.text), m.start, m.end, via))

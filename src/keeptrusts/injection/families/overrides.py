@@ -1,4 +1,4 @@
-"""Instruction overrides in English: "ignore previous instructions", persona switches, prompt leaks.
+"""Instruction overrides in English, e.g. "ignore previous instructions", persona switches, prompt leaks.
 
 Mentions in ordinary docs ("override the default rules", "you are now ready to") are kept out by
 requiring the words that only an attack uses together (previous + instructions, your + system prompt).
