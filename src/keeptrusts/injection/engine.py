@@ -27,6 +27,7 @@ except Exception:  # pragma: no cover - depends on the platform
 WINDOW = 1024          # longest span a scoring rule can match, in characters
 RUN_WINDOW = 16384     # longest decoder run we decode (bigger blobs are images and archives)
 MAX_PER_RULE = 8       # confirmed matches kept per rule and text
+MAX_ATTEMPTS = 64      # confirmations tried per rule and text: a page of repeated anchor words stays cheap
 
 
 @dataclass
@@ -141,9 +142,11 @@ class Engine:
         out: list[Match] = []
         seen: set[tuple[int, int]] = set()   # (rule, start): one match per place
         count: dict[int, int] = {}
+        attempts: dict[int, int] = {}
         for rid, bend in hits:
-            if count.get(rid, 0) >= MAX_PER_RULE:
+            if count.get(rid, 0) >= MAX_PER_RULE or attempts.get(rid, 0) >= MAX_ATTEMPTS:
                 continue
+            attempts[rid] = attempts.get(rid, 0) + 1
             if self.rules[rid].scope == MARKER:
                 out.append(Match(self.rules[rid], 0, 0, ""))
                 continue
