@@ -135,6 +135,15 @@ def _shell_action(tool: str, script: str, workdir: str | None, workspace: str | 
         wd = home + wd[1:]
     wd = wd or workspace
     cmds = parse_shell(script, wd, home)
+    if tool == "write_stdin":
+        # typed into a running session, which may be a REPL: `os.system('rm -rf ~')` counts too
+        from .embedded import embedded_commands
+        scripts, argvs = embedded_commands(script)
+        for inner in scripts:
+            for c in parse_shell(inner, wd, home):
+                c.via = c.via or "write_stdin code"
+                cmds.append(c)
+        cmds += [SimpleCommand(argv, cwd=wd, via="write_stdin code", text=" ".join(argv)) for argv in argvs]
     ops: list[FileOp] = []
     for c in cmds:
         if c.name in PATCH_TOOLS:
