@@ -113,12 +113,39 @@ def session(texts: list[str], turns: int = 40, item_kb: int = 2) -> dict:
             "p95_ms": round(sorted(times)[int(0.95 * len(times)) - 1], 3), "max_ms": round(max(times), 3)}
 
 
+# Inputs that once made a regex or the overlap resolution quadratic: one long line full of hits.
+ADVERSARIAL = {
+    "dotted numbers": lambda: ".".join(["1"] * 200_000),
+    "hex with colons": lambda: ":".join(["ab"] * 100_000),
+    "token: x 50k times": lambda: "token: " * 50_000,
+    "emails on one line": lambda: "a@b.co " * 50_000,
+    "minified JS": lambda: 'var a={token:"x",password:b,name:"Sam Smith"};' * 20_000,
+    "PEM headers only": lambda: "-----BEGIN RSA PRIVATE KEY-----\n" * 20_000,
+    "phone numbers": lambda: "+1 415 555 0100 " * 30_000,
+    "card numbers": lambda: "4539 1488 0343 6467 " * 30_000,
+}
+
+
+def adversarial() -> list[dict]:
+    pols = fresh_policies()
+    out = []
+    for name, make in ADVERSARIAL.items():
+        text = make()
+        t0 = time.perf_counter()
+        for p in pols:
+            text = p.scan(text, "tool_output").text
+        dt = time.perf_counter() - t0
+        out.append({"input": name, "mb": round(len(make()) / 1e6, 2), "seconds": round(dt, 3)})
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=float, default=8.0, help="megabytes of real code to scan")
     ap.add_argument("--segment-kb", type=int, default=32, help="segment size (a tool output)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=5, help="cold runs per measurement (median reported)")
+    ap.add_argument("--adversarial", action="store_true", help="also time pathological inputs (worst cases)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
@@ -132,6 +159,8 @@ def main(argv=None) -> int:
         "cold": [cold_throughput(segs, w, args.repeat) for w in ("both", "pii-detector", "code-sanitation")],
         "session": session(texts),
     }
+    if args.adversarial:
+        result["adversarial"] = adversarial()
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -142,6 +171,8 @@ def main(argv=None) -> int:
     s = result["session"]
     print(f"session {s['turns']} turns (history {s['history_kb_last_turn']} KB at the end): per-turn policy time "
           f"median {s['median_ms']} ms, p95 {s['p95_ms']} ms, max {s['max_ms']} ms")
+    for a in result.get("adversarial", []):
+        print(f"worst case  {a['input']:<20} {a['mb']:>5} MB in {a['seconds']:.2f} s")
     return 0
 
 

@@ -249,6 +249,23 @@ def test_resent_history_is_scanned_once():
     assert p.cache_misses == misses and p.cache_hits >= 2
 
 
+@pytest.mark.timeout(120)
+def test_pathological_long_lines_finish():
+    """One long line full of candidates is read once per window, not once per hit (no quadratic blow-up)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from bench_scan import ADVERSARIAL
+
+    p = policy()
+    from keeptrusts.policies.pii_detector import PiiDetector
+    pii = PiiDetector({}, p.context)
+    for name, make in ADVERSARIAL.items():
+        text = make()
+        out = p.scan(pii.scan(text, "tool_output").text, "tool_output").text
+        assert out, name
+    # and real values on such a line are still found
+    assert "olivia.okafor@gmail.com" not in pii.scan("a@b.co " * 2000 + "olivia.okafor@gmail.com", "x").text
+
+
 def test_config_lint_rejects_bad_regex_and_unknown_types():
     base = "pack: {name: p, version: 1.0.0, enabled: true}\npolicies: {chain: [code-sanitation]}\npolicy:\n  code-sanitation:\n"
     parse_config(base + "    additional_patterns: ['AKIA[0-9A-Z]{16}']\n    actions: {github_token: block}\n")

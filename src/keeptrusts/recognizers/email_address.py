@@ -21,7 +21,7 @@ class EmailAddressRecognizer(Recognizer):
         if domain.endswith(_FAKE_DOMAINS) or local.lower() in _SERVICE_LOCALS:
             return False
         # user:pass@host in a URL is a credential (code-sanitation), not an address.
-        head = line[:match.start()]
+        head = line[max(0, match.start() - 256):match.start()]
         token_start = max(head.rfind(c) for c in " \t\"'`(<[,;=")
         if "://" in head[token_start + 1:] or head[-1:] in (":", "/"):
             return False

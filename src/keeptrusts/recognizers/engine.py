@@ -7,6 +7,7 @@ Overlapping results are resolved like presidio does: the higher score wins, then
 """
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import threading
@@ -116,23 +117,30 @@ class Engine:
 
     def scan(self, text: str, threshold: float = 0.0, enabled: set[str] | None = None) -> list[Detection]:
         results: list[Detection] = []
-        seen: set[tuple[int, frozenset | None, int, int]] = set()
         for pid, positions in self.candidates(text).items():
-            rec_i = self._owner[pid]
-            rec = self.recognizers[rec_i]
+            rec = self.recognizers[self._owner[pid]]
             if enabled is not None and rec.ENTITY not in enabled:
                 continue
             only = self._guards[pid]
-            for pos in sorted(positions):
-                lo, hi = _window(text, pos, rec.WINDOW_AFTER)
-                key = (rec_i, only, lo, hi)
-                if key in seen:
-                    continue
-                seen.add(key)
+            # One regex pass per merged window: a long line with hits everywhere is read once, not per hit.
+            for lo, hi in _merged_windows(text, positions, rec.WINDOW_AFTER):
                 for r in rec.find(text[lo:hi], lo, only):
                     if r.score >= threshold:
                         results.append(Detection(rec.ENTITY, rec.CATEGORY, r.start, r.end, r.score, rec.name))
         return resolve_overlaps(results)
+
+
+def _merged_windows(text: str, positions, after: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for pos in sorted(positions):
+        if out and pos < out[-1][1]:
+            continue                      # already inside the current window
+        lo, hi = _window(text, pos, after)
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 def _window(text: str, pos: int, after: int) -> tuple[int, int]:
@@ -162,8 +170,14 @@ def resolve_overlaps(results: list[Detection]) -> list[Detection]:
     """Keep non-overlapping detections: higher score first, then longer, then earlier."""
     if len(results) < 2:
         return sorted(results, key=lambda d: d.start)
+    starts: list[int] = []            # kept spans, sorted by start (they never overlap)
     kept: list[Detection] = []
-    for d in sorted(results, key=lambda d: (-d.score, -(d.end - d.start), d.start)):
-        if all(d.end <= k.start or d.start >= k.end for k in kept):
-            kept.append(d)
-    return sorted(kept, key=lambda d: d.start)
+    for d in sorted(set(results), key=lambda d: (-d.score, -(d.end - d.start), d.start)):
+        i = bisect.bisect_left(starts, d.start)
+        if i > 0 and kept[i - 1].end > d.start:
+            continue
+        if i < len(kept) and kept[i].start < d.end:
+            continue
+        starts.insert(i, d.start)
+        kept.insert(i, d)
+    return kept

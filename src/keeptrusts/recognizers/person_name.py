@@ -65,7 +65,8 @@ class PersonNameRecognizer(Recognizer):
         if _ORG_SUFFIX.match(line, match.end("v")):
             return False
         pattern = match.re.pattern
-        if pattern.startswith("(?i:\\bname|") and low[0] not in GIVEN_NAMES and not _PERSON_RECORD.search(line):
+        near = line[max(0, match.start() - 200):match.end() + 200]
+        if pattern.startswith("(?i:\\bname|") and low[0] not in GIVEN_NAMES and not _PERSON_RECORD.search(near):
             return False
         if len(words) == 1 and len(words[0]) < 3:
             return False

@@ -7,7 +7,7 @@ class PrivateKeyRecognizer(Recognizer):
     WINDOW_AFTER = 16_384
     _NL = r"(?:\\r|\\n|\s)"
     PATTERNS = [("pem", r"-----BEGIN ((?:[A-Z]+ ){0,2})PRIVATE KEY(?P<blk> BLOCK|)-----" + _NL + r"+"
-                        r"(?P<body>(?:[A-Za-z0-9+/=:,\-]|\\r|\\n|\s){40,}?)"
+                        r"(?P<body>(?:[A-Za-z0-9+/=:,]|-(?!----)|\\r|\\n|\s){40,16000}?)"
                         r"-----END \1PRIVATE KEY(?P=blk)-----", 1.0)]
     PREFILTER = [r"-----BEGIN (?:[A-Z]+ ){0,2}PRIVATE KEY"]
 

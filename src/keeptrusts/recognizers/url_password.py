@@ -22,5 +22,6 @@ class UrlPasswordRecognizer(Recognizer):
             return False
         if match.re.pattern.startswith("(?i)"):
             # Password=...; needs the rest of a connection string (another key=value; pair) around it.
-            return True if line.count("=") >= 2 and ";" in line else False
+            near = line[max(0, match.start() - 300):match.end() + 300]
+            return True if near.count("=") >= 2 and ";" in near else False
         return True
