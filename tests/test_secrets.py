@@ -197,6 +197,12 @@ def test_per_type_action_warn_flags_without_editing():
     assert v.verdict == "flag" and not ex.segments[1].changed
 
 
+def test_action_warn_for_every_type_records_without_editing():
+    ex = _exchange('password = "Tr0ub4dor&3"\nk = "AKIAZ7VQ3XJ5L2PQRS4T"')
+    v = policy(action="warn").request(ex)
+    assert v.verdict == "flag" and len(v.findings) == 2 and not ex.segments[1].changed
+
+
 def test_entities_can_be_switched_off():
     text = 'password = "Tr0ub4dor&3"\nk = "AKIAZ7VQ3XJ5L2PQRS4T"'
     out, findings = redact(text, exclude_entities=["secret_assignment"])

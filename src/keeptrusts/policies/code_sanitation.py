@@ -7,7 +7,7 @@ Reference options: `enabled`, `block_on_match` (block instead of redacting), `ad
 from __future__ import annotations
 
 from ..recognizers import SECRET_TYPES
-from ..schema import ListOf
+from ..schema import Choice, ListOf
 from .redacting import RedactingPolicy, Regex, common_schema
 
 
@@ -22,6 +22,7 @@ class CodeSanitation(RedactingPolicy):
     options_schema = {
         "enabled": bool,
         "block_on_match": bool,
+        "action": Choice("redact", "block", "warn"),   # ours; block_on_match: true wins
         "additional_patterns": ListOf(Regex),
         **common_schema(SECRET_TYPES + ("custom_pattern",)),
     }
@@ -30,4 +31,4 @@ class CodeSanitation(RedactingPolicy):
         return list(self.options.get("additional_patterns") or [])
 
     def default_action(self) -> str:
-        return "block" if self.options.get("block_on_match") else "redact"
+        return "block" if self.options.get("block_on_match") else self.options.get("action", "redact")

@@ -36,7 +36,7 @@ class PiiDetector(RedactingPolicy):
     type_aliases = TYPE_ALIASES
     options_schema = {
         **common_schema(ALL_NAMES),
-        "action": Choice("redact", "block"),
+        "action": Choice("redact", "block", "warn"),   # warn (ours): record, forward unchanged
         "pci_mode": bool,
         "healthcare_mode": bool,
         "detect_patterns": ListOf(str),
