@@ -299,3 +299,13 @@ def test_small_corpus_recall_and_clean_code(eval_results):
     for t in SECRET_TYPES & set(score.planted):
         assert score.recall(t) == 1.0, (t, score.misses)
     assert score.clean_changed / score.clean <= 0.01, score.false_positives
+
+
+def test_secrets_inside_json_encoded_tool_arguments_keep_the_json_valid():
+    args = json.dumps({"cmd": 'export API_KEY="q8Zr2LmX4vTn7BpW1cYk9HdJ" && psql postgres://app:S3cr3t!Pa55@db/x',
+                       "key": PEM})
+    out, findings = redact(args)
+    assert {f.type for f in findings} == {"secret_assignment", "password_in_url", "private_key"}
+    decoded = json.loads(out)
+    assert "q8Zr2LmX4vTn7BpW1cYk9HdJ" not in decoded["cmd"] and "S3cr3t" not in decoded["cmd"]
+    assert decoded["key"].startswith("<SECRET:private_key:")
