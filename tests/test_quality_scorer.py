@@ -115,3 +115,8 @@ def test_failure_action_block_and_custom_threshold_and_weights():
 def test_no_completion_no_score():
     v = QualityScorer({}).response(Exchange(api="responses", transport="sse"))
     assert v.verdict == "allow" and v.score is None
+
+
+def test_a_refusal_item_counts_as_a_refusal():
+    v = QualityScorer({}).response(exchange(OutputItem("refusal", "I can't assist with that request.")))
+    assert v.verdict == "flag" and any(f.type == "answered" for f in v.findings)

@@ -2,7 +2,7 @@
 
 Checks (each 0..1, skipped when it does not apply; the score is their weighted mean):
 - `complete`: not cut by a length stop (`finish_reason` length / status incomplete)
-- `answered`: the message is not a refusal ("I can't help with that")
+- `answered`: the message is not a refusal ("I can't help with that", or an item of kind "refusal")
 - `code_parses`: fenced Python / JavaScript / JSON blocks and files a patch adds parse
 - `patch_applies`: each hunk of an apply_patch update matches the file contents the model has
   seen in this conversation (tool outputs); hunks of files never shown are not judged
@@ -101,7 +101,10 @@ class QualityScorer(Policy):
         truncated = (comp.finish_reason or "") in LENGTH_STOPS or comp.status == "incomplete"
         checks.append(Check("complete", 0.0 if truncated else 1.0,
                             f"stopped by {comp.finish_reason or comp.status}" if truncated else ""))
-        if text.strip():
+        refused = [i for i in comp.items if i.kind == "refusal"]   # a refusal content part / message.refusal
+        if refused and not tool_items:
+            checks.append(Check("answered", 0.0, "refusal: " + refused[0].text[:70]))
+        elif text.strip():
             refusal = REFUSAL_RE.search(text[:300].strip())
             checks.append(Check("answered", 0.0 if refusal and not tool_items else 1.0,
                                 refusal.group(0)[:80] if refusal and not tool_items else ""))
