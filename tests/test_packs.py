@@ -73,13 +73,11 @@ def test_codex_cli_pack_has_all_seven_policies_audit_last():
 
 
 def test_audit_only_warns_for_every_type_the_redacting_policies_know():
-    # A type missing from `actions` would fall back to redact: audit-only must list them all.
+    # Any type without an explicit action falls back to the policy's default: it must be warn.
     from keeptrusts.policies import REGISTRY
 
     cfg = load_config(POLICIES / "audit-only.yaml")
     for kind in ("code-sanitation", "pii-detector"):
         policy = REGISTRY[kind](cfg.policy_options[kind])
-        actions = {policy.canonical(t): a for t, a in cfg.policy_options[kind]["actions"].items()}
-        missing = sorted(set(policy.enabled_types()) - set(actions))
-        assert not missing, f"{kind}: add {missing} with action warn to policies/audit-only.yaml"
-        assert set(actions.values()) == {"warn"}
+        assert policy.default_action() == "warn", kind
+        assert set((cfg.policy_options[kind].get("actions") or {}).values()) <= {"warn"}
