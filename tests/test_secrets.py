@@ -301,6 +301,17 @@ def test_small_corpus_recall_and_clean_code(eval_results):
     assert score.clean_changed / score.clean <= 0.01, score.false_positives
 
 
+def test_chain_order_pii_then_secrets_still_redacts_the_password():
+    """pii-detector runs first and replaces a public host IP; the password before it must still go."""
+    from keeptrusts.policies.pii_detector import PiiDetector
+
+    p = policy()
+    ex = _exchange('DB = "mysql://admin:Qx7#mP2!vL@34.120.18.7/shop"')
+    PiiDetector({}, p.context).request(ex)
+    p.request(ex)
+    assert "Qx7#mP2!vL" not in ex.segments[1].text and "34.120.18.7" not in ex.segments[1].text
+
+
 def test_secrets_inside_json_encoded_tool_arguments_keep_the_json_valid():
     args = json.dumps({"cmd": 'export API_KEY="q8Zr2LmX4vTn7BpW1cYk9HdJ" && psql postgres://app:S3cr3t!Pa55@db/x',
                        "key": PEM})

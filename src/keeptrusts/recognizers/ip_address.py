@@ -5,7 +5,7 @@ import re
 from .base import Recognizer
 
 # Dotted numbers after these read as versions or OIDs, not addresses.
-_VERSION_HINTS = re.compile(r"(?i)(?:\b|_)(?:version|ver|release|oid|python|node|v|section|rfc|chapter|clause|figure|table|step)(?:\b|_)|§|==|>=|<=|~=|\^|@|\bv$")
+_VERSION_HINTS = re.compile(r"(?i)(?:\b|_)(?:version|ver|release|oid|python|node|v|section|rfc|chapter|clause|figure|table|step)(?:\b|_)|§|==|>=|<=|~=|\^|\bv$")
 
 
 _ADDRESS_WORDS = re.compile(r"(?i)\b(?:ip|ipv4|addr|address|host)\b")

@@ -10,7 +10,7 @@ _FAKE = {"password", "passwd", "pass", "pwd", "secret", "user", "username", "cha
 class UrlPasswordRecognizer(Recognizer):
     ENTITY = "password_in_url"
     PATTERNS = [
-        ("url_userinfo", r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/@'\"`<>]{0,128}:(?P<v>[^\s'\"`<>/]{1,256})@[A-Za-z0-9\[]", 0.9),
+        ("url_userinfo", r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/@'\"`<>]{0,128}:(?P<v>[^\s'\"`<>/]{1,256})@(?:[A-Za-z0-9\[]|<PII:)", 0.9),
         ("conn_string", r"(?i)(?:^|[;\s\"'])(?:password|pwd)\s*=\s*(?P<v>[^;\s'\"]{1,256})(?=;|\s|['\"]|$)", 0.9),
     ]
     PREFILTER = [r"://[^\s:/@'\"`<>]{0,128}:[^\s'\"`<>/]{1,256}@", r"(?i)(?:password|pwd)\s*=\s*[^;\s'\"]{1,256};"]
