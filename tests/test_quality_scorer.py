@@ -120,3 +120,8 @@ def test_no_completion_no_score():
 def test_a_refusal_item_counts_as_a_refusal():
     v = QualityScorer({}).response(exchange(OutputItem("refusal", "I can't assist with that request.")))
     assert v.verdict == "flag" and any(f.type == "answered" for f in v.findings)
+
+
+def test_a_bad_assertion_regex_is_a_config_error():
+    with pytest.raises(ValueError, match=r"assertions\[0\]: bad regex"):
+        QualityScorer({"assertions": [{"type": "regex", "value": "("}]})

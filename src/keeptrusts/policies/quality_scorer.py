@@ -89,6 +89,12 @@ class QualityScorer(Policy):
         self.weights = {k: float(v) for k, v in (o.get("weights") or {}).items()}
         self.on_fail = FAIL_ACTIONS[(o.get("failure_action") or {}).get("action", "warn")]
         self.assertions = [a for a in o.get("assertions", []) if a.get("enabled", True)]
+        for i, a in enumerate(self.assertions):   # a bad regex is a config error, not a failed response
+            if a.get("type") == "regex":
+                try:
+                    re.compile(str(a.get("value")))
+                except re.error as exc:
+                    raise ValueError(f"policy.quality-scorer.assertions[{i}]: bad regex {a.get('value')!r}: {exc}") from None
 
     def response(self, exchange: Exchange) -> Verdict:
         comp = exchange.completion
