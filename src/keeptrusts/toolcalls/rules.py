@@ -18,6 +18,9 @@ MATCH_KEYS = ("command", "not_command", "subcommand", "flags", "args", "not_args
               "fed_by", "executes_input", "via", "assigns", "dynamic", "branch", "network") + PATH_KEYS
 
 
+LIST_KEYS = ("command", "not_command", "subcommand", "flags", "args", "not_args", "fed_by", "via", "assigns")
+
+
 class RuleError(ValueError):
     pass
 
@@ -60,7 +63,15 @@ class Rule:
         if unknown:
             raise RuleError(f"{where} ({rid}): unknown match key(s) {', '.join(sorted(unknown))}; "
                             f"valid: {', '.join(MATCH_KEYS)}")
+        match = dict(match)
+        for key in LIST_KEYS:   # `command: rm` means `command: [rm]`
+            if isinstance(match.get(key), str):
+                match[key] = [match[key]]
+            elif key in match and not isinstance(match[key], list):
+                raise RuleError(f"{where} ({rid}): match.{key} must be a list of strings")
         tools = d.get("tools") or []
+        if isinstance(tools, str):
+            tools = [tools]
         if not match and not tools:
             raise RuleError(f"{where} ({rid}): a rule needs `match` or `tools`")
         rule = cls(rid, action, d.get("message") or rid.replace("-", " "), list(tools), dict(match))
