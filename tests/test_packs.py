@@ -81,3 +81,10 @@ def test_audit_only_warns_for_every_type_the_redacting_policies_know():
         policy = REGISTRY[kind](cfg.policy_options[kind])
         assert policy.default_action() == "warn", kind
         assert set((cfg.policy_options[kind].get("actions") or {}).values()) <= {"warn"}
+
+
+def test_quality_flags_carry_their_score_in_the_details():
+    results = {r.case.name: r for r in run(load_config(POLICIES / "codex-cli.yaml"))}
+    for name in ("flags-truncated-answer", "flags-code-that-does-not-parse"):
+        scores = results[name].to_dict()["details"]["quality_scores"]
+        assert 0 <= scores["quality-scorer"] < 0.7
