@@ -88,13 +88,15 @@ def _cold_once(segs: list[str], which: str) -> dict:
             "mb_per_s": round(nbytes / 1e6 / dt, 1), "redactions": redactions}
 
 
-def session(texts: list[str], turns: int = 40, item_kb: int = 2) -> dict:
-    """Per-turn policy time over a growing history resent every turn (SSE transport)."""
+def session(texts: list[str], turns: int = 40, item_kb: int = 12) -> dict:
+    """Per-turn policy time over a growing history resent every turn (SSE transport, Codex-sized:
+    ~24 KB of instructions, a ~12 KB tool output per turn, ~500 KB by turn 40). Each turn's texts
+    are fresh string objects, as when the wire layer parses the resent body."""
     from keeptrusts.exchange import Exchange, Segment
 
     pols = fresh_policies()
     blob = "\n".join(texts)
-    items: list[Segment] = [Segment(("instructions",), "system", "You are Codex. " * 300)]
+    items: list[Segment] = [Segment(("instructions",), "system", blob[-24_000:])]
     times = []
     for turn in range(turns):
         off = turn * item_kb * 1000
@@ -103,7 +105,7 @@ def session(texts: list[str], turns: int = 40, item_kb: int = 2) -> dict:
                              call_id=f"call_{turn}"))
         # A fresh Exchange each turn, as the wire layer builds it from the resent body.
         ex = Exchange(api="responses", transport="sse",
-                      segments=[Segment(s.path, s.kind, s.original, call_id=s.call_id) for s in items])
+                      segments=[Segment(s.path, s.kind, (s.original + " ")[:-1], call_id=s.call_id) for s in items])
         t0 = time.perf_counter()
         for p in pols:
             p.request(ex)
