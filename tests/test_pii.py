@@ -172,3 +172,21 @@ def test_small_corpus_pii_recall(eval_results):
     caught = sum(eval_results.caught.get(t, 0) for t in pii)
     assert planted > 50 and caught / planted >= 0.98, eval_results.misses
     assert eval_results.clean_changed / eval_results.clean <= 0.01, eval_results.false_positives
+
+
+def test_recognizers_plug_into_a_presidio_analyzer_engine_without_a_model():
+    """The same rules run inside presidio's own AnalyzerEngine (blank spaCy pipeline, nothing downloaded)."""
+    import spacy
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    from keeptrusts.recognizers import pii_recognizers
+
+    nlp = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": "blank"}])
+    nlp.nlp = {"en": spacy.blank("en")}
+    registry = RecognizerRegistry(recognizers=pii_recognizers(), supported_languages=["en"])
+    engine = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
+    text = "# Author: Ingrid Lindqvist <ingrid.lindqvist@fastmail.fm>, card 4539 1488 0343 6467"
+    found = {(r.entity_type, text[r.start:r.end]) for r in engine.analyze(text=text, language="en")}
+    assert {("PERSON", "Ingrid Lindqvist"), ("EMAIL_ADDRESS", "ingrid.lindqvist@fastmail.fm"),
+            ("CREDIT_CARD", "4539 1488 0343 6467")} <= found
