@@ -265,7 +265,7 @@ def test_pathological_long_lines_finish():
     from keeptrusts.policies.pii_detector import PiiDetector
     pii = PiiDetector({}, p.context)
     for name, make in ADVERSARIAL.items():
-        text = make()
+        text = make()[:100_000]       # quadratic behaviour would take minutes even at this size
         out = p.scan(pii.scan(text, "tool_output").text, "tool_output").text
         assert out, name
     # and real values on such a line are still found
