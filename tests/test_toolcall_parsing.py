@@ -34,6 +34,11 @@ def argvs(script: str, cwd: str = "/ws") -> list[list[str]]:
     ("for f in *.py; do python $f; done", [["python", DYN + "f" + DYN]]),
     ("case $x in a) rm -rf /;; b|c) ls;; esac", [["rm", "-rf", "/"], ["ls"]]),
     ("echo 'a (b) | c; d' | tr a b", [["echo", "a (b) | c; d"], ["tr", "a", "b"]]),
+    ('X="rm -rf /"; $X', [["rm", "-rf", "/"]]),                 # unquoted expansions are word-split
+    ('X="a b"; echo "$X"', [["echo", "a b"]]),                   # quoted ones are not
+    ("rm${IFS}-rf${IFS}/", [["rm", "-rf", "/"]]),
+    ("read -r X <<< rm; $X -rf ~", [["read", "-r", "X"], ["rm", "-rf", "~"]]),
+    ("printf -v X rm; $X -rf ~", [["printf", "-v", "X", "rm"], ["rm", "-rf", "~"]]),
 ])
 def test_shell_commands_are_found_wherever_they_hide(script, expected):
     assert argvs(script) == expected

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 DYN = "\x00"           # marks an unknown part of a word
+SPLIT = "\x01"         # where an unquoted expansion splits a word into several
 MAX_DEPTH = 6          # nesting limit for -c / eval / $() / base64 (bounded work on hostile input)
 MAX_COMMANDS = 2000
 MAX_WORK = 100_000     # characters lexed per parse, at least 8x the script (nested -c re-reads text)
@@ -309,8 +310,9 @@ class ShellParser:
                 i += 1
                 continue
             if c in "$`":
+                # Unquoted, the expansion is split on whitespace: `X="rm -rf /"; $X` runs rm.
                 val, i = self._expansion(s, i, scope, depth, substs, expand)
-                out.append(val)
+                out.append(re.sub(r"[ \t\n]+", SPLIT, val))
                 continue
             if c in "<>" and i + 1 < n and s[i + 1] == "(":
                 inner, j = _balanced(s, i + 1)
@@ -374,6 +376,8 @@ class ShellParser:
             return scope.vars[name]
         if name == "HOME":
             return scope.home
+        if name == "IFS":
+            return " "
         if name == "PWD" and scope.cwd:
             return scope.cwd
         return DYN + name + DYN
@@ -524,7 +528,7 @@ class ShellParser:
                 break
             if t.kind == "redir":
                 rw = t.expanded(self, src, scope, depth)
-                target = rw.value if rw else ""
+                target = rw.value.replace(SPLIT, " ") if rw else ""
                 if rw:
                     substs.extend(rw.substs)
                 if t.value in ("<<", "<<-"):
@@ -537,7 +541,7 @@ class ShellParser:
             w = t.expanded(self, src, scope, depth)
             m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\+?=(.*)", w.raw, re.S) if not argv_words else None
             if m:
-                assigns[m.group(1)] = w.value.split("=", 1)[1]
+                assigns[m.group(1)] = w.value.split("=", 1)[1].replace(SPLIT, " ")   # no splitting in assignments
                 substs.extend(w.substs)
                 i += 1
                 continue
@@ -547,7 +551,8 @@ class ShellParser:
         text = src[toks[start_tok].start:toks[i - 1].end] if i > start_tok else ""
         for group in substs:
             out.extend(group)
-        argv = [w.value for w in argv_words]
+        argv = [part for w in argv_words for part in (w.value.split(SPLIT) if SPLIT in w.value else [w.value])
+                if part or SPLIT not in w.value]
         if argv and argv[0] in scope.aliases and not argv_words[0].quoted:
             argv = scope.aliases[argv[0]].split() + argv[1:]
         if not argv:
@@ -576,6 +581,18 @@ class ShellParser:
                 if "=" in a and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", a):
                     k, v = a.split("=", 1)
                     scope.vars[k] = v
+            return
+        if name == "read" and cmd.stdin_text is not None:   # read -r X <<< rm
+            names = [a for a in args if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", a)]
+            values = cmd.stdin_text.strip("\n").split(None, max(len(names) - 1, 0)) if names else []
+            for k, v in zip(names, values):
+                scope.vars[k] = v
+            return
+        if name == "printf" and len(args) >= 3 and args[0] == "-v":   # printf -v X rm
+            fmt_args = args[2:]
+            if fmt_args[0] in ("%s", "%s\\n") and len(fmt_args) > 1:
+                fmt_args = fmt_args[1:]
+            scope.vars[args[1]] = " ".join(fmt_args)
             return
         if name == "alias":
             for a in args:
