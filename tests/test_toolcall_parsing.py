@@ -206,3 +206,13 @@ def test_any_text_parses_without_raising(script):
     extract_actions("function_call", "exec_command", json.dumps({"cmd": script}), "/ws")
     extract_actions("custom_tool_call", "exec", script, "/ws")
     extract_actions("custom_tool_call", "apply_patch", script, "/ws")
+
+
+def test_a_script_written_then_run_is_parsed_by_its_content():
+    script = "cat > /tmp/run.sh <<'EOF'\nrm -rf ~\nEOF\nbash /tmp/run.sh"
+    inner = [c for c in parse_shell(script, "/ws") if c.via.startswith("script")]
+    assert [c.argv for c in inner] == [["rm", "-rf", "~"]]
+    inner = [c for c in parse_shell("echo 'pytest -q' > t.sh && chmod +x t.sh && ./t.sh", "/ws") if c.via]
+    assert [c.argv for c in inner] == [["pytest", "-q"]]
+    ran = parse_shell("base64 -d <<< cm0gLXJmIH4= > /tmp/s.sh && sh /tmp/s.sh", "/ws")
+    assert ["rm", "-rf", "~"] in [c.argv for c in ran] and "base64-decode" in ran[1].feeds

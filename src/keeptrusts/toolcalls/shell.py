@@ -143,11 +143,13 @@ class _Scope:
         self.vars: dict[str, str] = dict(env or {})
         self.downloads: dict[str, str] = {}   # path -> downloader name
         self.aliases: dict[str, str] = {}
+        self.written: dict[str, str] = {}     # path -> text a script wrote there (echo/printf/cat <<EOF > f)
 
     def child(self) -> "_Scope":
         s = _Scope(self.cwd, self.home, self.vars)
         s.downloads = self.downloads
         s.aliases = self.aliases
+        s.written = self.written
         return s
 
 
@@ -569,7 +571,9 @@ class ShellParser:
             {t for g in substs for t in _decoder_tags(g)}
         cmd = SimpleCommand(argv, assigns, redirects, cmd_feeds, stdin_text, scope.cwd, via, text)
         self._mark_download(cmd, argv[0], scope)
+        self._remember_written(cmd, scope)
         out.append(cmd)
+        self._run_written(cmd, argv[0], scope, depth, out)
         self._follow(cmd, scope, depth, out)
         return i
 
@@ -645,6 +649,7 @@ class ShellParser:
                 f = _script_file(args)
                 if f:
                     self._mark_download(cmd, f, scope)
+                    self._run_written(cmd, f, scope, depth, out)
             return
         if name == "eval":
             self._nested_script(" ".join(args), cmd, scope, depth, out, via="eval", feeds=set(cmd.feeds))
@@ -678,6 +683,35 @@ class ShellParser:
             self._nested_script(script, parent, scope, depth, out, via=via, feeds=set(parent.feeds))
         for argv in argvs:
             self._nested_argv(argv, parent, scope, depth, out, via=via)
+
+    @staticmethod
+    def _remember_written(cmd: SimpleCommand, scope: _Scope) -> None:
+        """`cat > run.sh <<'EOF' ... EOF` / `echo '...' > run.sh`: keep the text, a later
+        `bash run.sh` or `./run.sh` runs it."""
+        targets = [t for op, t in cmd.redirects if op in (">", ">|") and t and DYN not in t]
+        if not targets:
+            return
+        if cmd.name == "cat" and cmd.stdin_text is not None and not cmd.args:
+            text = cmd.stdin_text
+        elif cmd.name in ("echo", "printf") and not cmd.feeds:
+            text = " ".join(a for a in cmd.args if a not in ("-n", "-e", "-E"))
+        elif cmd.name == "base64" and "base64-decode" in _decoder_tags([cmd]):
+            for t in targets:   # a decoded file that is run later counts as a decoded payload
+                scope.downloads[_resolve_rel(t, scope.cwd)] = "base64-decode"
+            text = decode_base64_text(cmd.stdin_text) if cmd.stdin_text else None
+            if text is None:
+                return
+        else:
+            return
+        for t in targets:
+            scope.written[_resolve_rel(t, scope.cwd)] = text[:MAX_WORK]
+
+    def _run_written(self, cmd: SimpleCommand, path: str, scope: _Scope, depth: int, out: list[SimpleCommand]) -> None:
+        if DYN in path or not scope.written:
+            return
+        text = scope.written.get(_resolve_rel(path, scope.cwd))
+        if text is not None:
+            self._nested_script(text, cmd, scope, depth, out, via=f"script {path}", feeds=set(cmd.feeds))
 
     @staticmethod
     def _mark_download(cmd: SimpleCommand, path: str, scope: _Scope) -> None:
