@@ -109,7 +109,8 @@ class Judge:
 
 
 class Keeptrusts:
-    def __init__(self) -> None:
+    def __init__(self, defaults: dict | None = None) -> None:
+        self.defaults = dict(defaults or {})  # initial values of the keeptrusts_* options (kt gateway run)
         self.runtime: Runtime | None = None
         self.config_error: str | None = None
         self.redactor: Redactor | None = None
@@ -126,13 +127,13 @@ class Keeptrusts:
 
     # ------------------------------------------------------------------ options and config
     def load(self, loader) -> None:
-        loader.add_option("keeptrusts_config", str, "", "Path to the policy-config.yaml to enforce.")
-        loader.add_option("keeptrusts_upstream", str, "",
+        loader.add_option("keeptrusts_config", str, self.defaults.get("keeptrusts_config", ""), "Path to the policy-config.yaml to enforce.")
+        loader.add_option("keeptrusts_upstream", str, self.defaults.get("keeptrusts_upstream", ""),
                           "Upstream base URL for OpenAI API traffic (overrides providers.targets[0].base_url; "
                           "env KEEPTRUSTS_UPSTREAM_URL).")
-        loader.add_option("keeptrusts_fail_mode", str, "", "block (default) or allow: what happens when a check cannot run.")
-        loader.add_option("keeptrusts_audit_db", str, "", "SQLite audit database (default ~/.keeptrusts/audit.db).")
-        loader.add_option("keeptrusts_intercept_hosts", str, "",
+        loader.add_option("keeptrusts_fail_mode", str, self.defaults.get("keeptrusts_fail_mode", ""), "block (default) or allow: what happens when a check cannot run.")
+        loader.add_option("keeptrusts_audit_db", str, self.defaults.get("keeptrusts_audit_db", ""), "SQLite audit database (default ~/.keeptrusts/audit.db).")
+        loader.add_option("keeptrusts_intercept_hosts", str, self.defaults.get("keeptrusts_intercept_hosts", ""),
                           "Comma-separated API hosts whose TLS is intercepted in explicit proxy mode "
                           "(default api.openai.com); every other host is tunnelled untouched.")
         loader.add_option("keeptrusts_reload_interval", float, 1.0, "Seconds between config file change checks (0: off).")
@@ -175,6 +176,7 @@ class Keeptrusts:
         context = PolicyContext(redactor=self.redactor, state_dir=str(paths.state_dir()))
         rt = Runtime.build(config, context, ctx.options.keeptrusts_upstream, ctx.options.keeptrusts_fail_mode,
                            ctx.options.keeptrusts_intercept_hosts)
+        _warm_up(rt)
         self.runtime = rt
         self._config_mtime = mtime
         self.config_error = None
@@ -935,6 +937,17 @@ class Keeptrusts:
 
 
 # ---------------------------------------------------------------------- helpers
+
+def _warm_up(rt: Runtime) -> None:
+    """Run one harmless exchange through the new chain before it serves: lazily built engines (rule
+    databases, recognizers) are ready before the first real request, and a chain that cannot run
+    at all fails here, keeping the previous config."""
+    from .exchange import USER, Segment
+
+    probe = Exchange("chat", "http", "/v1/chat/completions", "warm-up",
+                     [Segment(("messages", 0, "content"), USER, "Warm-up: list the files in src/ and run the tests.")])
+    rt.chain.request(probe)
+
 
 def _version() -> str:
     from . import __version__

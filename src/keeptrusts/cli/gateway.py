@@ -18,6 +18,7 @@ import click
 
 from .. import paths
 from ..config import ConfigError, load_config
+from ..logging_setup import route_mitmproxy_logs
 from ..runtime import Upstream
 
 LOOPBACK_NAMES = ("localhost",)
@@ -69,7 +70,8 @@ async def _run(opts_update: dict, level: str) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     opts = options.Options()
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-    master.addons.add(Keeptrusts())
+    # The addon's own options start at their final values, so the config is loaded once, the right one.
+    master.addons.add(Keeptrusts({k: v for k, v in opts_update.items() if k.startswith("keeptrusts_")}))
     try:
         opts.update(**opts_update)
     except exceptions.OptionsError as exc:
@@ -93,10 +95,12 @@ def gateway() -> None:
 @gateway.command()
 @click.option("--policy-config", "policy_config", default="policy-config.yaml", show_default=True,
               type=click.Path(dir_okay=False), help="The policy-config.yaml to enforce (reloaded when it changes).")
-@click.option("--listen", default="127.0.0.1:41002", show_default=True,
-              help="Reverse-proxy address: clients use http://HOST:PORT/v1 as base URL.")
-@click.option("--proxy-listen", default="127.0.0.1:41003", show_default=True,
-              help="Explicit HTTPS proxy address (HTTPS_PROXY=http://HOST:PORT); 'off' disables it.")
+@click.option("--listen", default=None,
+              help="Reverse-proxy address: clients use http://HOST:PORT/v1 as base URL. "
+                   "[default: gateway.listen in the config, else 127.0.0.1:41002]")
+@click.option("--proxy-listen", default=None,
+              help="Explicit HTTPS proxy address (HTTPS_PROXY=http://HOST:PORT); 'off' disables it. "
+                   "[default: gateway.proxy_listen in the config, else 127.0.0.1:41003]")
 @click.option("--upstream", envvar="KEEPTRUSTS_UPSTREAM_URL", default="",
               help="Upstream base URL (default: providers.targets[0].base_url, else https://api.openai.com).")
 @click.option("--upstream-ca", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -124,6 +128,9 @@ def run(policy_config, listen, proxy_listen, upstream, upstream_ca, fail_mode, l
             Upstream.parse(upstream)
         except ValueError as exc:
             raise click.ClickException(f"--upstream: {exc}") from None
+    gw = cfg.gateway
+    listen = listen or gw.get("listen") or (f"127.0.0.1:{gw['listen_port']}" if gw.get("listen_port") else "127.0.0.1:41002")
+    proxy_listen = proxy_listen or gw.get("proxy_listen") or "127.0.0.1:41003"
     lhost, lport = parse_listen(listen, "--listen")
     modes = []
     up = Upstream.parse(upstream or cfg.upstream_url())
@@ -150,7 +157,7 @@ def run(policy_config, listen, proxy_listen, upstream, upstream_ca, fail_mode, l
         "keeptrusts_audit_db": audit_db or "",
         "keeptrusts_intercept_hosts": intercept_hosts,
         "connection_strategy": "lazy",   # never dial a host before we know where the request goes
-        "termlog_verbosity": {"debug": "debug", "info": "info", "warn": "warn"}[log_level],
+        "termlog_verbosity": route_mitmproxy_logs(log_level, log_format),
     }
     if upstream_ca:
         update["ssl_verify_upstream_trusted_ca"] = upstream_ca

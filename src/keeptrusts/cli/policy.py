@@ -33,6 +33,18 @@ def lint(file: str, as_json: bool) -> None:
         else:
             click.echo(exc.render(), err=False)
         sys.exit(2)
+    from ..preflight import refusals
+
+    refused = refusals(cfg)  # what the schema cannot see: bad regexes, unusable URLs, policies that fail to build
+    if refused:
+        if as_json:
+            click.echo(json.dumps({"valid": False, "file": file, "errors": [
+                {"code": "E011", "path": "", "message": m, "suggestion": None} for m in refused]}, indent=2))
+        else:
+            click.echo(f"X {file} has {len(refused)} error{'s' if len(refused) != 1 else ''}")
+            for m in refused:
+                click.echo(f"error[E011]: {m}")
+        sys.exit(2)
     warnings = [{"code": w.code, "path": w.path, "message": w.message, "line": w.line, "column": w.column}
                 for w in cfg.warnings]
     if as_json:
