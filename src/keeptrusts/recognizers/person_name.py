@@ -10,7 +10,10 @@ import re
 from .base import Recognizer
 from .names import GIVEN_NAMES, NOT_NAME_WORDS, ORG_WORDS
 
-_TOKEN = r"(?:[A-Z][a-z]?['’])?[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:-[A-Z][a-z]+)?"
+# Latin letters with diacritics count (José Müller, Łukasz Żółć).
+_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹĻĽĿŁŃŅŇŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+_LO = "a-zß-öø-ÿā-žſ"
+_TOKEN = rf"(?:[{_UP}][{_LO}]?['’])?[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
 _PARTICLE = r"(?:van|von|de|der|den|da|di|del|della|la|le|du|dos|das|bin|al|ibn)"
 _NAME = rf"(?P<v>{_TOKEN}(?: (?:[A-Z]\.|{_PARTICLE}|{_TOKEN})){{0,3}} {_TOKEN})"
 _FIRST = rf"(?P<v>{_TOKEN}(?: {_TOKEN}){{0,3}})"
@@ -49,9 +52,9 @@ class PersonNameRecognizer(Recognizer):
     PREFILTER = [
         r"(?i)(?:author|maintainer|credits|committer|written by|contributed by|created by|developed by|reviewed by"
         r"|maintained by|ported by|-by:|thanks to|patch by|originally by|copyright|\(c\))",
-        r"[A-Z][a-z]+\s*[<(\[]\s*[A-Za-z0-9._%+-]+@",
+        r"[A-Za-z\x80-\xff]\s*[<(\[]\s*[A-Za-z0-9._%+-]+@",
         r"(?i)(?:name|surname|customer|patient|employee|contact|owner|assignee|reviewer|reporter|cardholder|person|sender"
-        r"|recipient)[\"']?\s*(?:=|:|=>)\s*[\"'`][A-Z]",
+        r"|recipient)[\"']?\s*(?:=|:|=>)\s*[\"'`](?:[A-Z]|[\xc3-\xc5])",
     ]
     PREFILTER_FOR = [("author_line",), ("name_email",), ("person_key", "single_key", "name_key")]
 
