@@ -808,6 +808,13 @@ class Keeptrusts:
             self._ws_block(flow, msg, turn, f"Malformed response.create: {exc}", Verdict("gateway", BLOCK, "invalid_request"))
             return
         self._fill_exchange(ex, body, segments, tools, flow.request.headers)
+        # Over the WebSocket a turn carries only new items: name the tool behind each output from the
+        # calls of earlier turns, so findings can say which command or file produced it.
+        calls: dict = ws.setdefault("calls", {})
+        for seg in segments:
+            if seg.tool_name is None and seg.call_id in calls:
+                seg.tool_name = calls[seg.call_id][0]
+        ex.meta["call_args"] = {cid: args for cid, (_, args) in calls.items()}
         record["model"] = ex.model
         turn.result = rt.chain.request(ex)
         blocked = turn.result.blocked
@@ -860,6 +867,12 @@ class Keeptrusts:
             inject = [(r if r is not None else dumps(obj)) for obj, r in out]
         fut = None
         if turn.parser.finished:
+            calls = ws.setdefault("calls", {})
+            for item in turn.parser.completion.items:
+                if item.is_tool_call and item.call_id:
+                    calls[item.call_id] = (item.name, item.original)
+            while len(calls) > 256:  # bounded: only recent calls are ever answered
+                calls.pop(next(iter(calls)))
             turn.record["status"] = 409 if turn.parser.blocked else 200
             fut = self._submit(flow, turn)
         return fut, inject
