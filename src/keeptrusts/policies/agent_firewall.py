@@ -9,6 +9,7 @@ the config (checked first, so a config rule can `allow` what a default would blo
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 import threading
 import time
@@ -44,6 +45,8 @@ DEFAULT_PROTECTED_BRANCHES = ["main", "master", "trunk", "develop", "production"
 CWD_RE = re.compile(r"<cwd>\s*([^<\n]+?)\s*</cwd>")
 MAX_SESSIONS = 10_000
 MAX_SHOWN = 200   # characters of a command quoted in a verdict message
+MAX_REMEMBERED = 2000  # files (all sessions) whose content the firewall remembers from apply_patch adds
+MAX_REMEMBERED_CHARS = 16_384
 
 
 @lru_cache(maxsize=1)
@@ -62,11 +65,22 @@ class _Sessions:
         self._data: OrderedDict[str, dict] = OrderedDict()
         self._max = max_sessions
         self.lock = threading.Lock()
+        self._written_order: deque[tuple[str, str]] = deque()   # (session, path), oldest first
+
+    def remember_written(self, key: str, path: str, text: str) -> None:
+        written = self.get(key)["written"]
+        written[path] = text[:MAX_REMEMBERED_CHARS]
+        self._written_order.append((key, path))
+        while len(self._written_order) > MAX_REMEMBERED:
+            k, p = self._written_order.popleft()
+            old = self._data.get(k)
+            if old is not None and (k, p) not in self._written_order:
+                old["written"].pop(p, None)
 
     def get(self, key: str) -> dict:
         s = self._data.get(key)
         if s is None:
-            s = {"actions": 0, "blocked": 0, "times": {}, "workspace": None}
+            s = {"actions": 0, "blocked": 0, "times": {}, "workspace": None, "written": {}}
             self._data[key] = s
             if len(self._data) > self._max:
                 self._data.popitem(last=False)
@@ -159,12 +173,14 @@ class AgentFirewall(Policy):
             return self._deny(session, limit[0], limit[1], tool, item)
         workspace = self._workspace(exchange, session)
         home = self.context.extra.get("home") or guess_home(workspace)
-        actions = extract_actions(item.kind, item.name, item.text, workspace, home)
+        actions = extract_actions(item.kind, item.name, item.text, workspace, home, written=session["written"])
         judge = PathJudge(workspace, home)
         matches: list[tuple[Match, str]] = []
         for action in actions:
             ctx = Context(judge, self.lists, action.source)
             matches += [(m, action.source) for m in judge_commands(self.rules, action.tool, action.commands, ctx)]
+        if not matches or all(m.rule.action != "block" for m, _ in matches):
+            self._remember_added_files(key, actions)
         if not matches:
             return self.allow(phase="tool")
         findings = [Finding(type=m.rule.id, action=BLOCK if m.rule.action == "block" else FLAG, where=f"output[{item.index}]",
@@ -215,6 +231,16 @@ class AgentFirewall(Policy):
             if len(times) > per_min:
                 return "rate_limit", f"more than {int(per_min)} {tool} calls per minute"
         return None
+
+    def _remember_added_files(self, key: str, actions) -> None:
+        """Files a released patch adds (path -> content), so `bash run.sh` in a later call is judged
+        by what run.sh says. Bounded: MAX_REMEMBERED files over all sessions, each cut at 16 KB."""
+        for action in actions:
+            for op in action.file_ops:
+                if op.op == "add" and op.added_text:
+                    path = op.path if op.path.startswith("/") else posixpath.join(action.workdir or "", op.path)
+                    with self.sessions.lock:
+                        self.sessions.remember_written(key, posixpath.normpath(path), op.added_text)
 
     def _deny(self, session: dict, rule: str, reason: str, tool: str, item: OutputItem) -> Verdict:
         with self.sessions.lock:

@@ -55,7 +55,7 @@ def _load(text: str) -> Any:
 
 
 def extract_actions(kind: str, name: str | None, text: str, cwd: str | None = None, home: str = "~",
-                    depth: int = 0) -> list[Action]:
+                    depth: int = 0, written: dict[str, str] | None = None) -> list[Action]:
     """All actions one tool call would perform. `cwd` is the workspace, used for relative paths."""
     name = name or ""
     base = name.rsplit(".", 1)[-1] if name.startswith(("functions.", "tools.")) else name
@@ -64,7 +64,7 @@ def extract_actions(kind: str, name: str | None, text: str, cwd: str | None = No
         action = args.get("action", args) if isinstance(args, dict) else {}
         script = _script_of(action.get("command")) if isinstance(action, dict) else None
         wd = action.get("working_directory") if isinstance(action, dict) else None
-        return [_shell_action(name or "local_shell", script or "", wd or cwd, cwd, home)]
+        return [_shell_action(name or "local_shell", script or "", wd or cwd, cwd, home, written)]
     is_js = kind == "custom_tool_call" and (base in JS_TOOLS or ("tools." in text and base not in PATCH_TOOLS))
     if base in PATCH_TOOLS or (kind == "custom_tool_call" and not is_js and looks_like_patch(text)):
         body = text
@@ -79,7 +79,7 @@ def extract_actions(kind: str, name: str | None, text: str, cwd: str | None = No
             arg0 = call.args[0] if call.args else {}
             inner_text = json.dumps(arg0) if not isinstance(arg0, str) else arg0
             inner_kind = "function_call" if not isinstance(arg0, str) or call.name not in PATCH_TOOLS else "custom_tool_call"
-            for a in extract_actions(inner_kind, call.name, inner_text, cwd, home, depth + 1):
+            for a in extract_actions(inner_kind, call.name, inner_text, cwd, home, depth + 1, written):
                 a.via = "exec js"
                 out.append(a)
         return out or [Action(base, "tool", text[:200], args=args, workdir=cwd)]
@@ -96,7 +96,7 @@ def extract_actions(kind: str, name: str | None, text: str, cwd: str | None = No
         elif isinstance(args, (str, list)):
             script = _script_of(args)
         if script is not None:
-            return [_shell_action(base, script, wd if isinstance(wd, str) else None, cwd, home)]
+            return [_shell_action(base, script, wd if isinstance(wd, str) else None, cwd, home, written)]
     return [_generic_tool_action(base, text, args, cwd)]
 
 
@@ -127,14 +127,15 @@ def _generic_tool_action(name: str, text: str, args: Any, cwd: str | None) -> Ac
     return action
 
 
-def _shell_action(tool: str, script: str, workdir: str | None, workspace: str | None, home: str) -> Action:
+def _shell_action(tool: str, script: str, workdir: str | None, workspace: str | None, home: str,
+                  written: dict[str, str] | None = None) -> Action:
     wd = workdir
     if wd and workspace and not wd.startswith(("/", "~")):
         wd = workspace.rstrip("/") + "/" + wd
     if wd and wd.startswith("~"):
         wd = home + wd[1:]
     wd = wd or workspace
-    cmds = parse_shell(script, wd, home)
+    cmds = parse_shell(script, wd, home, written)
     if tool == "write_stdin":
         # typed into a running session, which may be a REPL: `os.system('rm -rf ~')` counts too
         from .embedded import embedded_commands

@@ -158,13 +158,16 @@ class ShellParser:
         self.home = home
 
     # ---- public -------------------------------------------------------------------------
-    def parse(self, script: str, cwd: str | None = None, env: dict[str, str] | None = None) -> list[SimpleCommand]:
+    def parse(self, script: str, cwd: str | None = None, env: dict[str, str] | None = None,
+              written: dict[str, str] | None = None) -> list[SimpleCommand]:
         """The commands of `script`. When a limit (depth, commands, work) cut the parse short, the
-        result ends with a `via="limit"` command, so a judge can refuse what it could not read."""
+        result ends with a `via="limit"` command, so a judge can refuse what it could not read.
+        `written`: files known from earlier tool calls (absolute path -> text), run by their content."""
         self._cmds_left = MAX_COMMANDS
         self._work_left = max(MAX_WORK, 8 * len(script))
         self.truncated = False
         scope = _Scope(cwd, self.home, env)
+        scope.written.update(written or {})
         cmds = self._parse(script, scope, via="", depth=0, feeds=set())
         if self.truncated:
             cmds.append(SimpleCommand([DYN + "unparsed" + DYN], via="limit", cwd=cwd, text=script[:200]))
@@ -943,6 +946,7 @@ def decode_base64_text(data: str) -> str | None:
     return text if text.isprintable() or all(ch.isprintable() or ch in "\n\t\r" for ch in text) else None
 
 
-def parse_shell(script: str, cwd: str | None = None, home: str = "~") -> list[SimpleCommand]:
+def parse_shell(script: str, cwd: str | None = None, home: str = "~",
+                written: dict[str, str] | None = None) -> list[SimpleCommand]:
     """All simple commands `script` would run, at every nesting depth, flat and in order."""
-    return ShellParser(home).parse(script, cwd)
+    return ShellParser(home).parse(script, cwd, written=written)
