@@ -453,6 +453,7 @@ class Keeptrusts:
         turn = Turn(ex, record, started)
         self._turns[flow.id] = turn
         self.requests_processed += 1
+        self.metrics.request_started()
 
         err = self._identify(flow, rt, record)
         ex.developer = record.get("developer")
@@ -735,6 +736,7 @@ class Keeptrusts:
         turn = self._turns.pop(flow.id, None)
         if turn is None:
             return
+        self.metrics.request_finished()  # the upgrade itself is done; each response.create counts on its own
         self._ws[flow.id] = {"upgrade": turn, "turn": None}
 
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
@@ -795,6 +797,7 @@ class Keeptrusts:
         turn = Turn(ex, record, time.perf_counter())
         ws["turn"] = turn
         self.requests_processed += 1
+        self.metrics.request_started()
         if rt is None:
             self._ws_block(flow, msg, turn, "Keeptrusts has no valid policy config", Verdict("gateway", BLOCK, "config_invalid"))
             return
@@ -934,6 +937,7 @@ class Keeptrusts:
         }
         if self.metrics is not None:
             try:
+                self.metrics.request_finished()
                 self.metrics.observe_exchange(rec)
             except Exception:  # metrics never break traffic
                 log.exception("keeptrusts: metrics failed")
