@@ -84,6 +84,11 @@ POSITIVES = [
     ("secret_assignment", "  client_secret: Zk8!pQ2mW9xR4tYv", "Zk8!pQ2mW9xR4tYv"),
     ("secret_assignment", '{"password": "Winter2024!"}', "Winter2024!"),
     ("bearer_token", "curl -H 'Authorization: Bearer Zk8pQ2mW9xR4tYvB7nL1cX5dF3gH6jK0'", "Zk8pQ2mW9xR4tYvB7nL1cX5dF3gH6jK0"),
+    # what `env`, a Kubernetes secret and Django settings print
+    ("secret_assignment", "AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD",
+     "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD"),
+    ("secret_assignment", "  password: cGFzc3dvcmQxMjM=", "cGFzc3dvcmQxMjM="),
+    ("secret_assignment", "SECRET_KEY = 'django-insecure-8x#@v2k!p$9z^m3q&r7w0t1y5u'", "django-insecure-8x#@v2k!p$9z^m3q&r7w0t1y5u"),
 ]
 
 
@@ -127,6 +132,14 @@ NEGATIVES = [
     "  password: <your password>",
     "const token = getToken();",
     'headers["Authorization"] = f"Bearer {token}"',
+    # `env` output, type annotations, CI expressions, lockfiles: daily Codex tool output
+    "PWD=/work/main", "SSH_AUTH_SOCK=/tmp/ssh-XXXX/agent.123", "GIT_ASKPASS=/usr/lib/git-core/git-gui--askpass",
+    '    api_key: str = ""', "    password: Optional[str] = None", "  apiKey: string;",
+    "password: ${DB_PASSWORD}", 'token: "{{ secrets.GITHUB_TOKEN }}"', "      GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
+    "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+    '    "integrity": "sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==",',
+    "    def authenticate(self, token: str) -> bool:", 'token = request.headers.get("Authorization", "").removeprefix("Bearer ")',
+    "    const { password } = req.body;",
 ]
 
 

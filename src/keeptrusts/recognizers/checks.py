@@ -88,7 +88,9 @@ def looks_placeholder(value: str) -> bool:
         # "EXAMPLE", "example", "Example" are markers; "fAkE" inside random base64 is chance.
         if word.islower() or word.isupper() or word.istitle() or not word.isalpha():
             return True
-    if _REPEATS.search(value):          # aaaaaa, 000000: documentation filler
+    # xxxxxx, 000000: documentation filler when the run is a good part of the value (real tokens,
+    # e.g. AWS session tokens, can hold a run like "//////////" inside 300 random characters).
+    if any(len(m.group(0)) >= max(6, 0.3 * len(value)) for m in _REPEATS.finditer(value)):
         return True
     return len(set(value)) <= 3
 
