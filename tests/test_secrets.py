@@ -333,3 +333,14 @@ def test_secrets_inside_json_encoded_tool_arguments_keep_the_json_valid():
     decoded = json.loads(out)
     assert "q8Zr2LmX4vTn7BpW1cYk9HdJ" not in decoded["cmd"] and "S3cr3t" not in decoded["cmd"]
     assert decoded["key"].startswith("<SECRET:private_key:")
+
+
+def test_without_hyperscan_the_python_re_fallback_finds_the_same(monkeypatch):
+    from keeptrusts.recognizers import engine as eng
+    from keeptrusts.recognizers import pii_recognizers, secret_recognizers
+
+    text = "\n".join(line for _, line, _ in POSITIVES) + "\n# Author: Ingrid Lindqvist <ingrid@fastmail.fm>\n"
+    fast = [(d.entity, d.start, d.end) for d in eng.Engine(secret_recognizers() + pii_recognizers()).scan(text)]
+    monkeypatch.setattr(eng, "hyperscan", None)
+    slow = [(d.entity, d.start, d.end) for d in eng.Engine(secret_recognizers() + pii_recognizers()).scan(text)]
+    assert slow == fast and len(fast) >= len(POSITIVES)
