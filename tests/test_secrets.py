@@ -344,3 +344,17 @@ def test_without_hyperscan_the_python_re_fallback_finds_the_same(monkeypatch):
     monkeypatch.setattr(eng, "hyperscan", None)
     slow = [(d.entity, d.start, d.end) for d in eng.Engine(secret_recognizers() + pii_recognizers()).scan(text)]
     assert slow == fast and len(fast) >= len(POSITIVES)
+
+
+def test_restoring_placeholders_gives_back_the_exact_original_code():
+    """What apply_patch relies on: the model's echo of redacted code, restored, matches the file on disk."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import eval_redaction as ev
+
+    cases, _ = ev.build_cases(seed=5, n_planted=80, n_clean=0)
+    system = ev.Keeptrusts()
+    redactor = system.policies[0].context.redactor
+    for _lang, _chunk, text, values in cases:
+        out, n = system.redact(text, "py")
+        assert n >= 1 and all(v not in out for _, v in values)
+        assert redactor.restore(out) == (text, n)
