@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_openai import render  # noqa: E402
 from fake_openai.script import CustomToolCall, FunctionCall, Text, Turn  # noqa: E402
 
-FUZZ = settings(max_examples=120, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=120, deadline=2000, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ----------------------------------------------------------------------------------------- strategies
 json_leaf = st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False) | st.text(max_size=12)
@@ -149,8 +149,11 @@ def run_stream(parser, data: bytes, cuts: list[int]) -> bytes:
 
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
+# A "<" in model text may start a placeholder, so the restorer holds it to the next delta: the text is
+# the same but the bytes are not. Byte-exact properties use text without "<"; a separate one covers it.
+plain_texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="<"), min_size=1, max_size=40)
 output_items = st.lists(st.one_of(
-    st.builds(lambda t, n: Text(t, chunk=n), texts, st.integers(1, 9)),
+    st.builds(lambda t, n: Text(t, chunk=n), plain_texts, st.integers(1, 9)),
     st.builds(lambda a: FunctionCall("exec_command", {"cmd": a}), texts),
     st.builds(lambda a: CustomToolCall("apply_patch", a), texts)), min_size=1, max_size=4)
 cuts = st.lists(st.integers(0, 10**6), max_size=30)
@@ -172,6 +175,16 @@ def test_any_chunking_passes_a_responses_stream_byte_for_byte(items, cuts, crlf,
     # held events (that keeps the connection alive), but every one arrives and the events are unchanged.
     strip = lambda b: [f for f in b.split(b"\n\n") if f and not f.startswith(b":")]  # noqa: E731
     assert strip(out) == strip(data) and out.count(b": keep-alive") == data.count(b": keep-alive")
+
+
+@FUZZ
+@given(text_=st.text(st.sampled_from("<>:SECRET_PII abc"), min_size=1, max_size=40), n=st.integers(1, 5), cuts=cuts)
+def test_text_that_looks_like_a_placeholder_start_arrives_whole(text_, n, cuts):
+    data = responses_stream_bytes([Text(text_, chunk=n)])
+    out = run_stream(ResponsesStream(PassJudge()), data, cuts)
+    deltas = [json.loads(x.split(b"data: ", 1)[1]) for x in out.split(b"\n\n") if b"output_text.delta" in x]
+    assert "".join(d["delta"] for d in deltas) == text_
+    assert b"response.completed" in out
 
 
 @FUZZ

@@ -70,10 +70,18 @@ def listening_addresses(pid: int) -> list[str]:
 
 
 def test_default_listen_addresses_are_loopback():
-    defaults = {p.name: p.default for p in gateway_run.params}
-    assert defaults["listen"].startswith("127.0.0.1:") and defaults["proxy_listen"].startswith("127.0.0.1:")
+    out = CliRunner().invoke(cli, ["gateway", "run", "--help"]).output
+    assert "127.0.0.1:41002" in out and "127.0.0.1:41003" in out
+    assert "0.0.0.0" not in out
     allow_remote = next(p for p in gateway_run.params if p.name == "allow_remote")
-    assert allow_remote.is_flag and CliRunner().invoke(cli, ["gateway", "run", "--help"]).output.count("--allow-remote") == 1
+    assert allow_remote.is_flag  # off unless given
+
+
+def test_non_loopback_listen_from_the_config_is_refused_too(tmp_path):
+    cfg = tmp_path / "remote.yaml"
+    cfg.write_text(DEFAULT_PACK.read_text() + "\ngateway:\n  listen: 0.0.0.0:0\n")
+    r = CliRunner().invoke(cli, ["gateway", "run", "--policy-config", str(cfg)])
+    assert r.exit_code != 0 and "not a loopback address" in r.output, r.output
 
 
 @pytest.mark.parametrize("flag,addr", [("--listen", "0.0.0.0:0"), ("--listen", "[::]:0"),
