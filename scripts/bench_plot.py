@@ -5,6 +5,7 @@ bare mitmdump and the gateway, plus the gateway's added latency over mitmdump.
 """
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def write_svg(data: dict, path: Path = SVG) -> Path:
     xs = [x for pts in s.values() for x, _ in pts]
     ys = [y for pts in s.values() for _, y in pts]
     xmax = max(xs) * 1.05
-    ymin, ymax = min(0.0, min(ys)), max(ys) * 1.1
+    ymin, ymax = min(0.0, min(ys)), math.ceil(max(ys) * 1.1 / 10) * 10
     px = lambda x: L + (W - L - R) * x / xmax  # noqa: E731
     py = lambda y: H - B - (H - T - B) * (y - ymin) / (ymax - ymin)  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
