@@ -84,6 +84,10 @@ POSITIVES = [
     ("secret_assignment", "  client_secret: Zk8!pQ2mW9xR4tYv", "Zk8!pQ2mW9xR4tYv"),
     ("secret_assignment", '{"password": "Winter2024!"}', "Winter2024!"),
     ("bearer_token", "curl -H 'Authorization: Bearer Zk8pQ2mW9xR4tYvB7nL1cX5dF3gH6jK0'", "Zk8pQ2mW9xR4tYvB7nL1cX5dF3gH6jK0"),
+    ("password_in_url", "curl -u deploy:Qx7mP2vL9 https://api.internal/x", "Qx7mP2vL9"),
+    ("password_in_url", "mysql -u root -pS3cretPa55 shop", "S3cretPa55"),
+    ("password_in_url", "pg_dump --password=Tr0ub4dor3 db", "Tr0ub4dor3"),
+    ("password_in_url", 'sshpass -p "hunter2Prod" ssh host', "hunter2Prod"),
     # what `env`, a Kubernetes secret and Django settings print
     ("secret_assignment", "AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD",
      "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD"),
@@ -140,6 +144,7 @@ NEGATIVES = [
     '    "integrity": "sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==",',
     "    def authenticate(self, token: str) -> bool:", 'token = request.headers.get("Authorization", "").removeprefix("Bearer ")',
     "    const { password } = req.body;",
+    'curl -u "$USER:$PASS" https://x', "mysql -u root -p shop", "ls -p /tmp", "git push --force",
 ]
 
 
