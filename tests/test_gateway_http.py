@@ -224,3 +224,14 @@ def test_mitmdump_script_runs_the_same_addon(fake_openai, tmp_path):
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_quality_score_header_on_json_answers(gw, fake_openai):
+    import httpx
+    fake_openai.script = ["Here is the fix:\n```python\ndef add(a, b):\n    return a + b\n```\n"]
+    r = httpx.post(f"{gw.base_url}/chat/completions", json={"model": "gpt-4o", "messages": [
+        {"role": "user", "content": "write add"}]}, headers={"authorization": "Bearer sk-test"}, timeout=30)
+    assert r.status_code == 200
+    score = float(r.headers["x-keeptrusts-quality"])
+    assert 0.0 <= score <= 1.0
+    assert wait_rows(gw.audit_db, 1)[0]["quality"] == pytest.approx(score, abs=1e-3)

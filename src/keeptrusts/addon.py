@@ -708,6 +708,10 @@ class Keeptrusts:
         turn.response_body = resp.get_text(strict=False)
         changed, message, comp = judge_response_body(turn.exchange.api, body, Judge(self, rt, turn))
         turn.exchange.completion = comp
+        quality = next((v.score for v in turn.output_result.verdicts
+                        if v.policy == "quality-scorer" and v.score is not None), None)
+        if quality is not None:
+            resp.headers["x-keeptrusts-quality"] = f"{quality:.3f}"
         if message:
             blocked = turn.output_result.blocked
             err = errors.policy_block(blocked.policy if blocked else "gateway", message, phase="output")
@@ -830,6 +834,27 @@ class Keeptrusts:
         record["request_body"] = msg.text
         turn.parser = self._parser(turn, rt)
         turn.forwarded_at = time.perf_counter()
+        if rt.upstream_timeout > 0:
+            turn.watchdog = asyncio.ensure_future(self._watch_ws_turn(flow, ws, turn, rt.upstream_timeout))
+
+    async def _watch_ws_turn(self, flow: http.HTTPFlow, ws: dict, turn: Turn, timeout: float) -> None:
+        """gateway.upstream_timeout_seconds for a WebSocket turn: no server event for that long ends the
+        turn with response.failed (the connection stays open for the next response.create)."""
+        while not turn.recorded and ws.get("turn") is turn and flow.live:
+            left = (turn.last_activity or turn.forwarded_at or turn.started) + timeout - time.perf_counter()
+            if left > 0:
+                await asyncio.sleep(left)
+                continue
+            if turn.parser is None or turn.parser.finished or flow.id not in self._ws:
+                return
+            msg = (f"Keeptrusts: the upstream {self.runtime.upstream.url if self.runtime else ''} sent nothing for "
+                   f"{timeout:g}s (gateway.upstream_timeout_seconds)")
+            log.warning("keeptrusts: %s; websocket turn %s", msg, turn.record["id"])
+            turn.record["status"], turn.record["error"] = 504, msg
+            for event, _ in turn.parser._fail(msg):  # its late events are dropped from now on
+                self._inject(flow, event)
+            self._submit(flow, turn)
+            return
 
     def _ws_block(self, flow, msg, turn: Turn, message: str, extra: Verdict | None) -> None:
         if extra is not None:
@@ -851,8 +876,9 @@ class Keeptrusts:
             return None, None
         if turn is None or turn.parser is None or turn.recorded or not msg.is_text:
             return None, None
+        turn.last_activity = time.perf_counter()
         if turn.first_byte_at is None:
-            turn.first_byte_at = time.perf_counter()
+            turn.first_byte_at = turn.last_activity
         try:
             event = json.loads(msg.text)
         except ValueError:

@@ -37,6 +37,8 @@ def judge_response_body(api: str, body: dict, judge: OutputJudge) -> tuple[bool,
                 continue
             comp.finish_reason = comp.finish_reason or ch.get("finish_reason")
             msg = ch.get("message") or {}
+            if isinstance(msg.get("refusal"), str) and msg["refusal"] and not msg.get("content"):
+                comp.items.append(OutputItem("refusal", msg["refusal"], index=ch.get("index", 0)))
             if isinstance(msg.get("content"), str):
                 oi = OutputItem("message", msg["content"], index=ch.get("index", 0))
                 comp.items.append(oi)

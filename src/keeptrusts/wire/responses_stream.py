@@ -38,7 +38,11 @@ def output_item_from_json(item: dict, index: int = 0) -> OutputItem | None:
     """A Responses output item -> OutputItem (None for kinds we do not judge)."""
     t = item.get("type")
     if t == "message":
-        text = "".join(p.get("text") or "" for p in item.get("content") or [] if isinstance(p, dict))
+        parts = [p for p in item.get("content") or [] if isinstance(p, dict)]
+        text = "".join(p.get("text") or "" for p in parts)
+        refusal = "".join(p.get("refusal") or "" for p in parts if p.get("type") == "refusal")
+        if refusal and not text:
+            return OutputItem("refusal", refusal, index=index)
         return OutputItem("message", text, index=index)
     if t == "function_call":
         return OutputItem(t, item.get("arguments") or "", item.get("name"), item.get("call_id"), index)
@@ -183,7 +187,7 @@ class ResponsesStream:
         if t == "response.output_item.done":
             item = event.get("item") or {}
             oi = output_item_from_json(item, event.get("output_index", 0))
-            if oi is not None and oi.kind == "message":
+            if oi is not None and oi.kind in ("message", "refusal"):
                 message = self.judge.item(oi)
                 self.completion.items.append(oi)
                 if message:
