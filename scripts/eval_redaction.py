@@ -382,7 +382,7 @@ def plant(rng: random.Random, lang: str, chunk: str, template) -> tuple[str, lis
     at = rng.randint(0, len(lines))
     ref = lines[at] if at < len(lines) else (lines[-1] if lines else "")
     indent = re.match(r"[ \t]*", ref).group(0)
-    new = [(indent if not pl.startswith("#") or lang == "py" else indent) + pl + "\n" for pl in p.lines]
+    new = [indent + pl + "\n" for pl in p.lines]
     return "".join(lines[:at] + new + lines[at:]), p.values
 
 
