@@ -256,3 +256,25 @@ def test_client_disconnecting_mid_stream_is_audited_and_harmless(gw, fake):
     row = rows_for(gw, n)[0]
     assert row["error"] or row["status"] in (200, 504)
     still_serving(gw, fake)
+
+
+def test_websocket_turn_with_a_silent_upstream_fails_after_the_timeout(gw, fake):
+    from websockets.sync.client import connect
+    n = count(gw)
+    fake.script = [stall(seconds=8, after=3)]
+    t0 = time.monotonic()
+    with connect(f"ws://127.0.0.1:{gw.port}/v1/responses", open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "response.create", "model": "gpt-5.5", "input": "hello"}))
+        events = []
+        while True:
+            ev = json.loads(ws.recv(timeout=TIMEOUT + 10))
+            events.append(ev["type"])
+            if ev["type"] in ("response.completed", "response.failed"):
+                break
+        secs = time.monotonic() - t0
+    assert events[-1] == "response.failed" and "response.created" in events
+    assert "upstream_timeout_seconds" in ev["response"]["error"]["message"]
+    assert secs < TIMEOUT + 4
+    row = rows_for(gw, n)[0]
+    assert row["status"] == 504 and "upstream_timeout_seconds" in row["error"]
+    still_serving(gw, fake)
