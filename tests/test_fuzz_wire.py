@@ -290,6 +290,25 @@ def test_arbitrary_chat_chunks_never_crash_the_stream(chunks, cuts):
         assert_ends_closed_or_passes(out)
 
 
+@FUZZ
+@given(events=st.lists(event, max_size=12))
+def test_websocket_contract_after_a_parser_error_nothing_more_is_released(events):
+    """The addon's WebSocket path feeds events one by one; when the parser raises it ends the turn with
+    the parser's failure, and every later event of that turn must be dropped."""
+    p = ResponsesStream(PassJudge())
+    failed = False
+    for e in json.loads(json.dumps(events)):
+        if failed:
+            assert p.feed(e, None) == []
+            continue
+        try:
+            p.feed(e, None)
+        except Exception:  # noqa: BLE001 - what the addon catches
+            out = p._fail("Keeptrusts could not check this message")
+            assert out and out[-1][0]["type"] == "response.failed"
+            failed = True
+
+
 def test_a_malformed_event_inside_a_held_tool_call_ends_the_stream_closed():
     events = render.responses_events(Turn(items=[FunctionCall("exec_command", {"cmd": "rm -rf ~"})]), {"model": "m"}, 10)
     n = next(i for i, e in enumerate(events) if e["type"] == "response.output_item.done")
