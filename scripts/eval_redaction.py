@@ -324,6 +324,9 @@ TEMPLATES = [
       ["execSync(`mysql -u root -p{v} shop`);", "// curl -u ci:{v} https://nexus.internal/repo"],
       lambda r: rand(r, ALNUM + "!#%^*", 14)),
     T("github_token", ['os.system("export GITHUB_TOKEN={v} && gh pr list")'], ["// export GITHUB_TOKEN={v}"], gh_classic),
+    T("url_query_secret", ['resp = requests.get("https://api.weather.io/v2/forecast?city=Oslo&api_key={v}")'],
+      ["fetch(`https://files.blob.core.windows.net/c/report.pdf?sv=2022-11-02&se=2026-12-01&sig={v}`);"],
+      lambda r: rand(r, ALNUM, 32)),
     T("secret_assignment", ['password = "{v}"', 'conn = psycopg2.connect(host=h, user="app", password="{v}")',
                             'DB_PASSWORD = "{v}"'],
       ["const password = '{v}';", "  password: \"{v}\","], password),
@@ -506,7 +509,7 @@ class Score:
 SECRET_TYPES = {"aws_access_key_id", "aws_secret_access_key", "github_token", "openai_api_key", "anthropic_api_key",
                 "slack_token", "stripe_api_key", "google_api_key", "npm_token", "gitlab_token", "sendgrid_api_key",
                 "huggingface_token", "twilio_api_key", "azure_key", "jwt", "private_key", "password_in_url",
-                "secret_assignment", "bearer_token"}
+                "secret_assignment", "bearer_token", "url_query_secret"}
 
 
 def build_cases(seed: int, n_planted: int, n_clean: int, heldout: bool = False):

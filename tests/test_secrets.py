@@ -88,6 +88,11 @@ POSITIVES = [
     ("password_in_url", "mysql -u root -pS3cretPa55 shop", "S3cretPa55"),
     ("password_in_url", "pg_dump --password=Tr0ub4dor3 db", "Tr0ub4dor3"),
     ("password_in_url", 'sshpass -p "hunter2Prod" ssh host', "hunter2Prod"),
+    ("url_query_secret", 'requests.get("https://api.weather.io/v2?city=Oslo&api_key=q8Zr2LmX4vTn7BpW1cYk9HdJ")',
+     "q8Zr2LmX4vTn7BpW1cYk9HdJ"),
+    ("url_query_secret", "https://acct.blob.core.windows.net/c/f.pdf?sv=2022-11-02&sig=Zk8pQ2mW9xR4tYvB%2Bn7L1cX5dF3gH6jK0%3D",
+     "Zk8pQ2mW9xR4tYvB%2Bn7L1cX5dF3gH6jK0%3D"),
+    ("slack_token", "SLACK_BOT_TOKEN=xoxe-1-My4xLTM5MDk2ODA0NDg3MDMtMTIzNA", "xoxe-1-My4xLTM5MDk2ODA0NDg3MDMtMTIzNA"),
     # what `env`, a Kubernetes secret and Django settings print
     ("secret_assignment", "AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD",
      "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD"),
@@ -145,6 +150,8 @@ NEGATIVES = [
     "    def authenticate(self, token: str) -> bool:", 'token = request.headers.get("Authorization", "").removeprefix("Bearer ")',
     "    const { password } = req.body;",
     'curl -u "$USER:$PASS" https://x', "mysql -u root -p shop", "ls -p /tmp", "git push --force",
+    "https://github.com/login/oauth/authorize?client_id=Iv1.8a61f9b3a7aba766&state=xyz",
+    'url = f"{base}?token={token}&page=2"', "GET /search?token=punctuation_string_value",
 ]
 
 

@@ -32,6 +32,7 @@ from .slack_token import SlackTokenRecognizer
 from .stripe_key import StripeKeyRecognizer
 from .twilio_key import TwilioKeyRecognizer
 from .url_password import UrlPasswordRecognizer
+from .url_query_secret import UrlQuerySecretRecognizer
 from .us_npi import ProviderNpiRecognizer
 from .us_ssn import SocialSecurityNumberRecognizer
 
@@ -39,8 +40,8 @@ SECRET_CLASSES: tuple[type[Recognizer], ...] = (
     AwsAccessKeyRecognizer, AwsSecretKeyRecognizer, GithubTokenRecognizer, OpenAIKeyRecognizer,
     AnthropicKeyRecognizer, SlackTokenRecognizer, StripeKeyRecognizer, GoogleApiKeyRecognizer, NpmTokenRecognizer,
     GitlabTokenRecognizer, SendgridKeyRecognizer, HuggingfaceTokenRecognizer, TwilioKeyRecognizer,
-    AzureKeyRecognizer, JwtRecognizer, PrivateKeyRecognizer, UrlPasswordRecognizer, BearerTokenRecognizer,
-    SecretAssignmentRecognizer,
+    AzureKeyRecognizer, JwtRecognizer, PrivateKeyRecognizer, UrlPasswordRecognizer, UrlQuerySecretRecognizer,
+    BearerTokenRecognizer, SecretAssignmentRecognizer,
 )
 PII_CLASSES: tuple[type[Recognizer], ...] = (
     EmailAddressRecognizer, PhoneNumberRecognizer, PaymentCardRecognizer, IbanCodeRecognizer, SocialSecurityNumberRecognizer, IpAddressRecognizer,

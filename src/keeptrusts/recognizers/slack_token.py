@@ -6,11 +6,11 @@ from .checks import looks_placeholder
 class SlackTokenRecognizer(Recognizer):
     ENTITY = "slack_token"
     PATTERNS = [
-        ("token", r"\bxox[abprs]-[0-9]{6,}-[0-9A-Za-z-]{10,}", 0.95),
+        ("token", r"\bxox[abprse]-[0-9]{1,}-[0-9A-Za-z-]{10,}", 0.95),
         ("app_token", r"\bxapp-\d-[A-Z0-9]{6,}-\d{6,}-[a-f0-9]{32,}", 0.95),
         ("webhook", r"https://hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,}/[A-Z0-9]{6,}/[A-Za-z0-9]{20,}", 1.0),
     ]
-    PREFILTER = [r"xox[abprs]-\d{6}", r"xapp-\d-", r"hooks\.slack\.com/"]
+    PREFILTER = [r"xox[abprse]-\d", r"xapp-\d-", r"hooks\.slack\.com/"]
 
     def validate(self, value, match, line):
         return False if looks_placeholder(value) else None
