@@ -723,7 +723,8 @@ class Keeptrusts:
     def error(self, flow: http.HTTPFlow) -> None:
         timed_out = flow.metadata.get("keeptrusts_timeout")
         if timed_out and flow.response is None:
-            _PENDING_ERROR_PAGES.append(errors.upstream(504, timed_out))  # the 502 page mitmproxy sends next
+            # The page mitmproxy builds next, in this same task; only the newest one can be pending.
+            _PENDING_ERROR_PAGES[:] = [(time.monotonic(), errors.upstream(504, timed_out))]
         turn = self._turns.pop(flow.id, None)
         if turn is not None and turn.watchdog is not None:
             turn.watchdog.cancel()
@@ -1019,7 +1020,8 @@ class _MemoryAudit:
 
 # An error page the addon decided for the flow whose `error` hook just ran (mitmproxy builds the page
 # right after that hook, in the same task, from a message that no longer names the cause).
-_PENDING_ERROR_PAGES: list[errors.GatewayError] = []
+# A stale entry (the client had already gone, so no page was built) expires after a second.
+_PENDING_ERROR_PAGES: list[tuple[float, errors.GatewayError]] = []
 
 
 def _install_json_error_pages() -> None:
@@ -1034,8 +1036,9 @@ def _install_json_error_pages() -> None:
     from mitmproxy.net.http import http1
 
     def make_error_response(status_code: int, message: str = "") -> bytes:
-        if _PENDING_ERROR_PAGES and message == "server closed connection":
-            err = _PENDING_ERROR_PAGES.pop(0)
+        pending = _PENDING_ERROR_PAGES.pop() if _PENDING_ERROR_PAGES else None
+        if pending and message == "server closed connection" and time.monotonic() - pending[0] < 1.0:
+            err = pending[1]
             status_code = err.status
         elif status_code in (502, 504) or "connect" in message.lower():
             err = errors.upstream(status_code if status_code in (502, 504) else 502,
