@@ -95,7 +95,7 @@ def sample_corpus(rng: random.Random, n_planted: int, n_clean: int,
         tries = 0
         while len(out) < n and tries < n * 50:
             tries += 1
-            lang = langs[len(out) % len(langs)]
+            lang = rng.choice(langs)   # random, so no template is tied to one language
             chunks = chunks_of(rng.choice(pools[lang]))
             if not chunks:
                 continue

@@ -29,7 +29,7 @@ class UrlPasswordRecognizer(Recognizer):
 
     def validate(self, value, match, line):
         v = value.strip()
-        if v.lower() in _FAKE or looks_placeholder(v) or v.startswith(("$", "{", "<")) or v.startswith(("%s", "%(", "%d")):
+        if v.lower() in _FAKE or looks_placeholder(v) or v.startswith(("$", "{", "<")):
             return False
         if match.re.pattern == _CONN_STRING:
             # Password=...; needs the rest of a connection string (another key=value; pair) around it.
