@@ -77,7 +77,7 @@ def b64url_json(part: str) -> dict | None:
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)(?:your|my|the)[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password|pass)|"
     r"example|sample|dummy|placeholder|changeme|change[-_]me|replace[-_]?me|redacted|"
-    r"\b(?:insert|enter|put)[-_ ](?:your|the|a|an|here|key|token|secret|password)|fake|foobar|not[-_]?a[-_]?real|xxxx|\*\*\*|\.\.\.|<[^>]*>|"
+    r"\b(?:insert|enter|put)[-_ ](?:your|the|a|an|here|key|token|secret|password)|fake|foobar|not[-_]?a[-_]?real|xxxx|\.\.\.|<[^>]*>|"
     r"\$\{|\$\(|\{\{|(?-i:%\(\w+\)[sd]|(?<![A-Za-z0-9!#%^&*])%[sd](?![A-Za-z0-9]))|\{[a-z_]*\}|\$[A-Z_]{3,}|^\$|^env\b|process\.env|os\.environ|getenv")
 _REPEATS = re.compile(r"(.)\1{5,}")
 

@@ -5,7 +5,7 @@ import re
 from .base import Recognizer
 
 # Dotted numbers after these read as versions or OIDs, not addresses.
-_VERSION_HINTS = re.compile(r"(?i)(?:\b|_)(?:version|ver|release|oid|python|node|v|section|rfc|chapter|clause|figure|table|step)(?:\b|_)|§|==|>=|<=|~=|\^|\bv$")
+_VERSION_HINTS = re.compile(r"(?i)(?:\b|_)(?:version|ver|release|oid|objectidentifier|identifier|python|node|v|section|rfc|chapter|clause|figure|table|step)(?:\b|_)|§|==|>=|<=|~=|\^|\bv$")
 
 
 _ADDRESS_WORDS = re.compile(r"(?i)\b(?:ip|ipv4|addr|address|host)\b")
@@ -21,8 +21,8 @@ class IpAddressRecognizer(Recognizer):
     ENTITY = "IP_ADDRESS"
     CATEGORY = "PII"
     PATTERNS = [
-        ("ipv4", r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\w|\+\d)", 0.7),
-        ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|[0-9A-Fa-f]{1,4})(?![\w:.])", 0.6),
+        ("ipv4", r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\w|\+\d|/\d)", 0.7),
+        ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|[0-9A-Fa-f]{1,4})(?![\w:.]|/\d)", 0.6),
     ]
     PREFILTER = [r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}"]
     CONTEXT = ["ip", "addr", "host", "client", "remote", "server", "x-forwarded-for"]
