@@ -36,7 +36,7 @@ from .wire import requests as wire_requests
 from .wire.chat_stream import ChatStream
 from .wire.responses_json import judge_response_body
 from .wire.responses_stream import ResponsesStream, failed_event
-from .wire.sse import SSEStream, dumps
+from .wire.sse import SSEStream, dumps, loads
 
 log = logging.getLogger("keeptrusts")
 
@@ -535,14 +535,12 @@ class Keeptrusts:
         if content is None or len(content) > rt.max_body_bytes:
             return None, errors.too_large(len(content or b""), rt.max_body_bytes)
         try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return None, errors.validation(f"Request body is not valid UTF-8 (byte {exc.start})")
-        try:
-            body = json.loads(text)
-        except RecursionError:
-            return None, errors.validation("Request body JSON is nested too deeply")
+            body = loads(content)
         except ValueError as exc:
+            if "utf-8" in str(exc).lower():
+                return None, errors.validation(f"Request body is not valid UTF-8: {exc}")
+            if "recursion" in str(exc).lower():
+                return None, errors.validation("Request body JSON is nested too deeply")
             return None, errors.validation(f"Request body is not valid JSON: {exc}")
         return body, None
 

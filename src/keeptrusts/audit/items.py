@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 
+import orjson
+
 from .chain import item_hash
 
 LIST_KEYS = ("input", "messages")
@@ -31,7 +33,11 @@ FORMAT = "split-v1"
 
 
 def _canon(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # orjson: the writer canonicalises every item of a 500 KB history each turn; the stdlib took ~2 ms.
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def split(body: str | None) -> tuple[str | None, str | None, list[str], dict[str, str]]:
@@ -39,7 +45,7 @@ def split(body: str | None) -> tuple[str | None, str | None, list[str], dict[str
     if body is None:
         return None, None, [], {}
     try:
-        doc = json.loads(body)
+        doc = orjson.loads(body)
     except (ValueError, TypeError):
         return "raw", body, [], {}
     if not isinstance(doc, dict):

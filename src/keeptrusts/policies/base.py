@@ -13,8 +13,6 @@ Codex resends every turn is scanned once.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -84,8 +82,7 @@ class SegmentPolicy(Policy):
 
     def __init__(self, options: dict | None = None, context: PolicyContext | None = None):
         super().__init__(options, context)
-        self._cache: OrderedDict[bytes, SegmentScan] = OrderedDict()
-        self._salt = json.dumps(self.options, sort_keys=True, default=str).encode()
+        self._cache: OrderedDict[tuple, tuple[str, SegmentScan]] = OrderedDict()
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -105,16 +102,18 @@ class SegmentPolicy(Policy):
         return v, self.reason_code, msg
 
     def cached_scan(self, text: str, kind: str, segment: Segment | None = None) -> SegmentScan:
-        key = hashlib.blake2b(kind.encode() + b"\0" + text.encode("utf-8", "surrogatepass"),
-                              digest_size=16, key=self._salt[:64]).digest()
+        """Scan once per distinct text. Keyed on Python's string hash, which a str computes once and keeps,
+        so every policy after the first looks a resent 500 KB history up for free; a hit is confirmed by
+        comparing the text itself, so a hash collision can never hand back another segment's result."""
+        key = (kind, hash(text), len(text))
         hit = self._cache.get(key)
-        if hit is not None:
+        if hit is not None and (hit[0] is text or hit[0] == text):
             self._cache.move_to_end(key)
             self.cache_hits += 1
-            return hit
+            return hit[1]
         self.cache_misses += 1
         result = self.scan(text, kind, segment)
-        self._cache[key] = result
+        self._cache[key] = (text, result)
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return result

@@ -173,26 +173,6 @@ class RedactingPolicy(SegmentPolicy):
         parts.append(text[last:])
         return SegmentScan(findings, "".join(parts))
 
-    def cached_scan(self, text: str, kind: str, segment=None) -> SegmentScan:
-        """The base class's content cache, keyed on Python's string hash instead of blake2b.
-
-        A resent 500 KB history is looked up every turn by both policies: str caches its hash, so
-        the second policy gets it free, and a hit is confirmed by comparing the text itself (a
-        memcmp), so a hash collision can never hand back another segment's result.
-        """
-        key = (kind, hash(text), len(text))
-        hit = self._cache.get(key)
-        if hit is not None and (hit[0] is text or hit[0] == text):
-            self._cache.move_to_end(key)
-            self.cache_hits += 1
-            return hit[1]
-        self.cache_misses += 1
-        result = self.scan(text, kind, segment)
-        self._cache[key] = (text, result)
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return result
-
     # --- hooks -------------------------------------------------------------------------------------
     def request(self, exchange: Exchange) -> Verdict:
         if not self.enabled:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+
+import orjson
 import logging
 from dataclasses import dataclass
 
@@ -54,7 +56,16 @@ class SSEFramer:
 
 
 def dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON. orjson: a 500 KB Codex body re-serialises in a fraction of a millisecond."""
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:  # integers beyond 64 bits and the like: the standard library takes anything JSON can hold
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(data: bytes | str):
+    """Parse JSON (orjson; raises ValueError subclasses on bad input, including invalid UTF-8)."""
+    return orjson.loads(data)
 
 
 class SSEStream:
