@@ -7,6 +7,7 @@ normalised to their SQLite types, as sorted compact JSON, so the writer and `kt 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -32,8 +33,12 @@ def canonical(obj) -> bytes:
                       allow_nan=True).encode("utf-8")
 
 
+@functools.lru_cache(maxsize=2048)
 def item_hash(body: str) -> str:
-    """Content address of a stored history item (its canonical JSON text)."""
+    """Content address of a stored history item (its canonical JSON text).
+
+    Memoised: Codex resends the same history items every turn, and a dictionary lookup (Python's
+    cached string hash plus one comparison) is several times cheaper than SHA-256 over them again."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
