@@ -110,7 +110,7 @@ def test_every_turn_has_audit_rows_with_verdicts_and_cost(session):
     for row in turns:
         assert row["verdict"] in ("allow", "flag", "redact", "escalate", "block")
         assert row["policies"], row
-        assert row["transport"] == ("http" if session.mode == "reverse-sse" else "websocket")
+        assert row["transport"] == ("sse" if session.mode == "reverse-sse" else "websocket")
         assert row["mode"] == ("explicit" if session.mode == "explicit-proxy" else "reverse")
     answered = [r for r in turns if r["verdict"] != "block"]
     assert all(r["input_tokens"] and r["cost_usd"] > 0 for r in answered), answered
