@@ -26,6 +26,16 @@ def ws_turn(ws, body: dict) -> list[dict]:
             return events
 
 
+def block_secrets_config(tmp_path):
+    cfg = tmp_path / "block.yaml"
+    cfg.write_text("""pack: {name: block-secrets, version: 1.0.0, enabled: true}
+policies: {chain: [code-sanitation, audit-logger]}
+policy:
+  code-sanitation: {block_on_match: true}
+""")
+    return cfg
+
+
 @pytest.fixture
 def gw(fake_openai, gateway_factory):
     return gateway_factory(upstream=fake_openai.url)
@@ -58,13 +68,7 @@ def test_warmup_then_turns_with_redaction(gw, fake_openai):
 
 
 def test_blocked_request_gets_response_failed(fake_openai, gateway_factory, tmp_path):
-    cfg = tmp_path / "block.yaml"
-    cfg.write_text("""pack: {name: block-secrets, version: 1.0.0, enabled: true}
-policies: {chain: [code-sanitation, audit-logger]}
-policy:
-  code-sanitation: {block_on_match: true}
-""")
-    gw = gateway_factory(upstream=fake_openai.url, config=cfg)
+    gw = gateway_factory(upstream=fake_openai.url, config=block_secrets_config(tmp_path))
     with connect(ws_url(gw), additional_headers=BETA) as ws:
         events = ws_turn(ws, {"model": "gpt-5", "input": f"deploy with {AWS_KEY}"})
         assert events[-1]["type"] == "response.failed"
@@ -89,13 +93,7 @@ def test_refused_upgrade_passes_426_through(fake_openai_factory, gateway_factory
 def test_blocked_streaming_responses_request_ends_with_response_failed(fake_openai, gateway_factory, tmp_path):
     """Over HTTP+SSE too, a blocked Codex turn is a response.failed (Codex retries an HTTP 409 five times)."""
     import openai
-    cfg = tmp_path / "block.yaml"
-    cfg.write_text("""pack: {name: block-secrets, version: 1.0.0, enabled: true}
-policies: {chain: [code-sanitation, audit-logger]}
-policy:
-  code-sanitation: {block_on_match: true}
-""")
-    gw = gateway_factory(upstream=fake_openai.url, config=cfg)
+    gw = gateway_factory(upstream=fake_openai.url, config=block_secrets_config(tmp_path))
     c = openai.OpenAI(base_url=gw.base_url, api_key="sk-test", max_retries=0)
     events = list(c.responses.create(model="gpt-5", input=f"deploy with {AWS_KEY}", stream=True))
     assert events[-1].type == "response.failed"
