@@ -505,7 +505,13 @@ class Keeptrusts:
             flow.request.content = dumps(body).encode()
         record["request_body"] = flow.request.get_text(strict=False)
         record["stream"] = stream
+        self._warm_audit(record["request_body"])
         turn.forwarded_at = time.perf_counter()
+
+    def _warm_audit(self, body: str) -> None:
+        warm = getattr(self.audit, "warm", None)
+        if warm is not None:
+            warm(body)  # the writer splits the history while the model generates
 
     def _body_text(self, body, segments, result: ChainResult) -> str:
         """The body of a blocked request as the audit keeps it: redactions applied, and any text in which a
@@ -831,6 +837,7 @@ class Keeptrusts:
         if wire_requests.apply(body, segments):
             msg.text = dumps(body)
         record["request_body"] = msg.text
+        self._warm_audit(record["request_body"])
         turn.parser = self._parser(turn, rt)
         turn.forwarded_at = time.perf_counter()
         if rt.upstream_timeout > 0:

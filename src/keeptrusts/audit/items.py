@@ -20,6 +20,8 @@ written `c:<hash>` so `kt audit verify` knows to check the items inside them too
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 
 import orjson
 
@@ -40,10 +42,32 @@ def _canon(obj) -> str:
         return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_SPLIT_CACHE: OrderedDict = OrderedDict()   # request body -> split result, for bodies warmed ahead
+_SPLIT_LOCK = threading.Lock()
+
+
+def warm(body: str | None) -> None:
+    """Split a request body ahead of its record (the writer does this while the model generates), so
+    the record's commit, which the response's final event waits for, finds the work done."""
+    if body is None:
+        return
+    result = _split(body)
+    with _SPLIT_LOCK:
+        _SPLIT_CACHE[body] = result
+        while len(_SPLIT_CACHE) > 32:
+            _SPLIT_CACHE.popitem(last=False)
+
+
 def split(body: str | None) -> tuple[str | None, str | None, list[str], dict[str, str]]:
     """(format, skeleton, item hashes in order of use, {hash: item text}) for a request body."""
     if body is None:
         return None, None, [], {}
+    with _SPLIT_LOCK:
+        hit = _SPLIT_CACHE.pop(body, None)
+    return hit if hit is not None else _split(body)
+
+
+def _split(body: str) -> tuple[str | None, str | None, list[str], dict[str, str]]:
     try:
         doc = orjson.loads(body)
     except (ValueError, TypeError):

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Callable
 
 from .. import paths
+from . import items as items_mod
 from . import rows, store
 from .chain import GENESIS, key_from_env, key_id, row_hash
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+_WARM = object()   # queue tag: prepare a request body's items ahead of its record
 FROM_ENV = "env"      # outbox default: KEEPTRUSTS_API_URL + KEEPTRUSTS_GATEWAY_TOKEN, when both are set
 _INSERT_EVENT = (f"INSERT INTO events ({', '.join(store.COLUMN_NAMES)}) "
                  f"VALUES ({', '.join('?' for _ in store.COLUMN_NAMES)})")
@@ -169,6 +171,12 @@ class AuditWriter:
         self._queue.put((record, fut))
         return fut
 
+    def warm(self, request_body: str | None) -> None:
+        """Let the writer thread prepare a request body's history items now, while the model generates;
+        the record that later carries the same body commits faster. Never blocks, never fails."""
+        if request_body and not self._closed and self._thread is not None:
+            self._queue.put((_WARM, request_body))
+
     def on_commit(self, listener: Callable[[list[dict]], None]) -> None:
         """Call `listener(rows)` from the writer thread after each committed batch (budgets, metrics)."""
         self._commit_listeners.append(listener)
@@ -190,7 +198,15 @@ class AuditWriter:
                     stopping = True
                     break
                 batch.append(nxt)
-            self._write_batch(batch)
+            warm = [body for tag, body in batch if tag is _WARM]
+            batch = [entry for entry in batch if entry[0] is not _WARM]
+            if batch:
+                self._write_batch(batch)
+            for body in warm:  # after the records: a waiting response never queues behind a warm-up
+                try:
+                    items_mod.warm(body)
+                except Exception:  # a body the writer cannot split is handled when its record comes
+                    log.debug("audit warm-up failed", exc_info=True)
         try:
             self._conn.close()
         except sqlite3.Error:
