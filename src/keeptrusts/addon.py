@@ -23,6 +23,7 @@ from mitmproxy import ctx, exceptions, http, tls
 from mitmproxy.proxy import mode_specs
 
 from . import errors, paths
+from .audit import AuditWriter
 from .chain import ChainResult
 from .config import ConfigError, load_config
 from .exchange import Completion, Exchange, OutputItem
@@ -30,7 +31,7 @@ from .identity import budget_exceeded, resolve_identity
 from .logging_setup import log_exchange
 from .policies import PolicyContext
 from .redaction import Redactor, load_key
-from .runtime import Runtime, Upstream
+from .runtime import Runtime
 from .verdicts import BLOCK, Verdict, worst
 from .wire import requests as wire_requests
 from .wire.chat_stream import ChatStream
@@ -87,7 +88,7 @@ class Judge:
     def item(self, item: OutputItem) -> str | None:
         res = self.rt.chain.output_item(self.turn.exchange, item)
         self.turn.output_result.extend(res)
-        if item.is_tool_call and self.addon.restore_enabled(self.rt):
+        if item.is_tool_call and self.rt.restore:
             if item.kind == "function_call":
                 item.text, _ = self.addon.redactor.restore_json_string(item.text)
             else:
@@ -103,7 +104,7 @@ class Judge:
         return blocked.message if blocked else None
 
     def restore(self, text: str) -> str:
-        if not self.addon.restore_enabled(self.rt):
+        if not self.rt.restore:
             return text
         return self.addon.redactor.restore(text)[0]
 
@@ -204,12 +205,6 @@ class Keeptrusts:
 
     def _open_audit(self) -> None:
         db = ctx.options.keeptrusts_audit_db or str(paths.audit_db())
-        try:
-            from .audit import AuditWriter
-        except ImportError:  # the audit package is being built alongside; never run unaudited silently
-            log.warning("keeptrusts: audit store not available; records are kept in memory only")
-            self.audit = _MemoryAudit()
-            return
         Path(db).parent.mkdir(parents=True, exist_ok=True)
         key = os.environ.get("KEEPTRUSTS_AUDIT_HMAC_KEY")
         pricing = None
@@ -249,10 +244,6 @@ class Keeptrusts:
             self._watch_task.cancel()
         if self.audit is not None:
             self.audit.close(timeout=5)
-
-    def restore_enabled(self, rt: Runtime) -> bool:
-        opts = rt.config.policy_options
-        return all(opts.get(k, {}).get("restore", True) for k in ("code-sanitation", "pii-detector"))
 
     # ------------------------------------------------------------------ explicit proxy: what to intercept
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
@@ -1001,26 +992,6 @@ def _warm_up(rt: Runtime) -> None:
 def _version() -> str:
     from . import __version__
     return __version__
-
-
-class _MemoryAudit:
-    """Stand-in used only while the audit package is absent (never in a release)."""
-
-    healthy = True
-    last_error = None
-
-    def __init__(self):
-        self.records: list[dict] = []
-
-    def submit(self, rec: dict):
-        import concurrent.futures
-        self.records.append(rec)
-        f: concurrent.futures.Future = concurrent.futures.Future()
-        f.set_result(len(self.records))
-        return f
-
-    def close(self, timeout: float = 5) -> None:
-        pass
 
 
 # An error page the addon decided for the flow whose `error` hook just ran (mitmproxy builds the page

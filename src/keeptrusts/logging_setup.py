@@ -121,19 +121,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(_scrub_value(doc), default=str, ensure_ascii=False)
 
 
+def _install_handler(logger: logging.Logger, fmt: str, stream: TextIO | None) -> logging.Handler:
+    """Replace our handler on `logger` (calling again, as on reload, never stacks handlers)."""
+    for h in list(logger.handlers):
+        if getattr(h, "_keeptrusts", False):
+            logger.removeHandler(h)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler._keeptrusts = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    logger.addHandler(handler)
+    return handler
+
+
 def setup_logging(level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> logging.Logger:
     """Send `keeptrusts.*` logs to `stream` (stderr) at `level` in `fmt`; safe to call again (reload)."""
     if level.lower() not in LEVELS:
         raise ValueError(f"unknown log level {level!r}: use one of debug, info, warn")
     if fmt not in FORMATS:
         raise ValueError(f"unknown log format {fmt!r}: use text or json")
-    for h in list(gateway_log.handlers):
-        if getattr(h, "_keeptrusts", False):
-            gateway_log.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler._keeptrusts = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    gateway_log.addHandler(handler)
+    _install_handler(gateway_log, fmt, stream)
     gateway_log.setLevel(LEVELS[level.lower()])
     # mitmproxy puts its own handler on the root logger; do not print every line twice.
     gateway_log.propagate = False
@@ -153,16 +159,9 @@ def route_mitmproxy_logs(level: str = "info", fmt: str = "text", stream: TextIO 
     log (and still propagate to its error check, which stops the gateway on a startup error), so
     nothing prints twice.
     """
-    mlog = logging.getLogger("mitmproxy")
-    for h in list(mlog.handlers):
-        if getattr(h, "_keeptrusts", False):
-            mlog.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler._keeptrusts = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler = _install_handler(logging.getLogger("mitmproxy"), fmt, stream)
     handler.setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
     handler.addFilter(_BelowError())
-    mlog.addHandler(handler)
     return "error"
 
 

@@ -48,6 +48,7 @@ class Runtime:
     max_body_bytes: int
     require_identity: bool
     upstream_timeout: float
+    restore: bool = True   # put redacted originals back on the way to the client (both redacting policies agree)
     _intercept_re: list[re.Pattern] = field(default_factory=list)
 
     @classmethod
@@ -71,6 +72,8 @@ class Runtime:
             upstream_timeout=float(gw.get("upstream_timeout_seconds") or 600),
         )
         rt._intercept_re = [_host_pattern(h) for h in hosts]
+        rt.restore = all(config.policy_options.get(k, {}).get("restore", True)
+                         for k in ("code-sanitation", "pii-detector"))
         return rt
 
     def intercepts(self, host: str) -> bool:

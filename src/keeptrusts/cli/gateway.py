@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import os
 import signal
 import sys
 
@@ -18,7 +17,7 @@ import click
 
 from .. import paths
 from ..config import ConfigError, load_config
-from ..logging_setup import route_mitmproxy_logs
+from ..logging_setup import route_mitmproxy_logs, setup_logging
 from ..runtime import Upstream
 
 LOOPBACK_NAMES = ("localhost",)
@@ -45,18 +44,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _setup_logging(level: str, fmt: str) -> None:
-    try:
-        from ..logging_setup import setup_logging
-    except ImportError:
-        setup_logging = None
-    if setup_logging is not None:
-        setup_logging(level, fmt)
-        return
-    logging.getLogger("keeptrusts").setLevel({"debug": logging.DEBUG, "info": logging.INFO,
-                                              "warn": logging.WARNING}[level])
 
 
 async def _run(opts_update: dict, level: str) -> int:
@@ -147,7 +134,7 @@ def run(policy_config, listen, proxy_listen, upstream, upstream_ca, fail_mode, l
         modes.append(f"regular@{phost}:{pport}")
     confdir = paths.certs_dir()
     confdir.mkdir(parents=True, exist_ok=True)
-    _setup_logging(log_level, log_format)
+    setup_logging(log_level, log_format)
     update = {
         "mode": modes,
         "confdir": str(confdir),

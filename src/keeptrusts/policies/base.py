@@ -13,7 +13,6 @@ Codex resends every turn is scanned once.
 """
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, ClassVar

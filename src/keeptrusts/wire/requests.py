@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exchange import ASSISTANT, OTHER, REASONING, SYSTEM, TOOL_CALL_ARGS, TOOL_OUTPUT, USER, Segment
+from ..exchange import ASSISTANT, REASONING, SYSTEM, TOOL_CALL_ARGS, TOOL_OUTPUT, USER, Segment
 from .jsonpath import set_path
 
 ROLE_KIND = {"system": SYSTEM, "developer": SYSTEM, "user": USER, "assistant": ASSISTANT,

@@ -8,7 +8,6 @@ tool call as soon as it sees the item done, so nothing of it may reach the clien
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from ..exchange import Completion, OutputItem, Usage
 from .judge import OutputJudge
