@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -48,12 +49,69 @@ def test_tail_prints_one_readable_line_per_exchange(db):
     r = run("events", "tail", "--db", db)
     assert r.exit_code == 0, r.output
     lines = r.output.strip().splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4 and lines[0].split()[:4] == ["TIME", "ID", "VERDICT", "REASON"]
     last = lines[-1]
-    for part in (record(3)["id"], "user:alice", "gpt-4o", "POST /v1/responses", "redact pii_detected",
-                 "[pii-detector]", "in=1000", "out=50", "$0.0027", "812ms"):
+    for part in (record(3)["id"], "alice", "gpt-4o", "POST /v1/responses", "redact", "pii_detected",
+                 "[pii-detector]", "1,000", " 50 ", "$0.0027", "812ms"):
         assert part in last
-    assert "block prompt_injection_detected [prompt-injection]" in lines[1]
+    assert "block     prompt_injection_detected" in lines[2] and "[prompt-injection]" in lines[2]
+    assert "\x1b[" not in r.output          # not a terminal: no colour codes
+
+
+def test_tail_columns_line_up_whatever_the_values(tmp_path):
+    path = tmp_path / "audit.db"
+    with AuditWriter(path, hmac_key=b"") as w:
+        w.submit(record(1, developer="al", verdict="allow", reason_code="all_policies_passed", model="o3")).result(5)
+        w.submit(record(2, developer="a-developer-with-a-very-long-name", verdict="block", usage=None, status=409,
+                        reason_code="a_very_long_reason_code_from_a_custom_policy", model="gpt-5.1-codex-max-preview",
+                        policies=[{"policy": "prompt-injection", "verdict": "block"},
+                                  {"policy": "prompt-injection", "verdict": "block", "phase": "output"}])).result(5)
+        w.submit(record(3, developer="bob", usage={"input_tokens": 123456789, "output_tokens": 98765})).result(5)
+    lines = run("events", "tail", "--db", path).output.splitlines()
+    header = lines[0]
+    for title in ("ID", "VERDICT", "REASON", "DEVELOPER", "MODEL"):     # left-aligned: starts line up
+        col = header.index(title)
+        assert all(l[col - 2:col] == "  " and l[col] != " " for l in lines[1:]), (title, lines)
+    for title in ("IN", "OUT", "COST", "LATENCY"):                       # right-aligned: ends line up
+        end = header.index(f" {title} ") + len(title) + 1
+        assert all(l[end - 1] != " " and l[end:end + 2] == "  " for l in lines[1:]), (title, lines)
+    assert "a-developer-w\u2026" in lines[2] and " 123.5M   98,765 " in lines[3]
+    assert "[prompt-injection]  POST /v1/responses status=409" in lines[2]   # each policy once
+
+
+def test_tail_colours_verdicts_only_when_asked_or_on_a_terminal(db):
+    r = run("events", "tail", "--db", db, "--color")
+    red, green, cyan = click.style("block", fg="red", bold=True)[:-len("block\x1b[0m")], "\x1b[32m", "\x1b[36m"
+    lines = r.output.splitlines()
+    assert red in lines[2] and green in lines[1] and cyan in lines[3]
+    assert click.unstyle(r.output) == run("events", "tail", "--db", db).output   # same text, same columns
+    assert "\x1b[" not in run("events", "tail", "--db", db, "--no-color").output
+    # On a real terminal: coloured, unless NO_COLOR is set.
+    for env, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
+        out = _on_a_terminal(["events", "tail", "--db", str(db)], env)
+        assert ("\x1b[31m" in out) is coloured, out
+        assert "prompt_injection_detected" in out
+
+
+def _on_a_terminal(args: list[str], env: dict) -> str:
+    import os
+    import pty
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", "from keeptrusts.cli.main import main; main()", *args],
+                            stdout=follower, stderr=follower, env={**os.environ, "NO_COLOR": "", **env})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:          # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(30)
+    os.close(leader)
+    return b"".join(chunks).decode()
 
 
 @pytest.mark.parametrize("args,expected", [
@@ -103,6 +161,39 @@ def test_show_prints_the_exchange_with_redactions_but_no_values(db):
     assert r.exit_code == 1 and "matches 3 events" in r.output
     r = run("events", "show", "evt_nope", "--db", db)
     assert r.exit_code == 1 and "no event evt_nope" in r.output
+
+
+def test_show_lists_each_policy_once_and_sums_up_the_allows(tmp_path):
+    """Real rows carry one verdict per policy and phase (input, output, each tool call)."""
+    path = tmp_path / "audit.db"
+    allow_all = [{"policy": name, "verdict": "allow", "reason_code": "all_policies_passed", "phase": phase,
+                  "duration_ms": 0.5}
+                 for phase in ("input", "output") for name in ("pii-detector", "code-sanitation", "safety-filter",
+                                                               "quality-scorer", "audit-logger")]
+    fw = {"policy": "agent-firewall", "verdict": "block", "reason_code": "curl-pipe-shell", "phase": "tool",
+          "message": "Blocked by keeptrusts agent-firewall: curl-pipe-shell: curl x | sh", "duration_ms": 1.0,
+          "findings": [{"type": "curl-pipe-shell", "action": "block", "where": "output[1]", "rule": "curl-pipe-shell"}]}
+    secret = {"type": "github_token", "action": "redact", "placeholder": "<SECRET:github_token:7f3a9c>"}
+    cs = {"policy": "code-sanitation", "verdict": "redact", "reason_code": "secret_detected", "phase": "input",
+          "findings": [{**secret, "where": f"input[{i}].output"} for i in (1, 3, 5)]}
+    with AuditWriter(path, hmac_key=b"") as w:
+        w.submit(record(1, verdict="block", policies=allow_all + [cs, fw, fw])).result(5)
+    out = run("events", "show", record(1)["id"], "--db", path).output
+    policies = out[out.index("Policies:"):out.index("Findings")].splitlines()
+    assert policies == [
+        "Policies:",
+        "  code-sanitation: redact  (input x2, output; 1.0ms)",
+        "      input: redact secret_detected",
+        "  agent-firewall: block  (tool x2; 2.0ms)",
+        "      tool: block curl-pipe-shell",
+        "        message: Blocked by keeptrusts agent-firewall: curl-pipe-shell: curl x | sh",
+        "  4 policies allowed: pii-detector, safety-filter, quality-scorer, audit-logger  (--all for details)",
+    ]
+    assert out.count("<SECRET:github_token:7f3a9c>") == 1
+    assert "3 places: input[1].output, input[3].output, input[5].output" in out
+    out = run("events", "show", record(1)["id"], "--db", path, "--all").output
+    assert "  pii-detector: allow  (input, output; 1.0ms)" in out and "policies allowed" not in out
+    assert out.count("pii-detector:") == 1
 
 
 def test_export_json_and_csv(db, tmp_path):

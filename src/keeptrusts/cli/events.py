@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import time
 
 import click
 
 from ..audit.queries import CSV_FIELDS, csv_row, event_json, redactions
-from ..verdicts import VERDICTS
+from ..verdicts import SEVERITY, VERDICTS, worst
 from ._audit_common import db_option, open_store, time_arg
 
 
@@ -24,25 +25,78 @@ def _money(v) -> str:
     return f"${v:.4f}" if v < 1 else f"${v:.2f}"
 
 
-def line(row: dict) -> str:
-    """One readable line: time, id, developer, model, path, verdict+reason, tokens, cost, latency."""
-    flagged = (row.get("flagged_by") or "").strip(",")
-    tokens = "-"
-    if row.get("input_tokens") is not None:
-        cached = f"({row['cached_input_tokens']} cached)" if row.get("cached_input_tokens") else ""
-        tokens = f"in={row['input_tokens']}{cached} out={row.get('output_tokens') or 0}"
-    ms = f"{row['total_ms']:.0f}ms" if row.get("total_ms") is not None else "-"
+# Verdict colours for a terminal; the text is the same with or without them.
+VERDICT_STYLE = {"allow": {"fg": "green"}, "flag": {"fg": "yellow"}, "redact": {"fg": "cyan"},
+                 "escalate": {"fg": "magenta", "bold": True}, "block": {"fg": "red", "bold": True}}
+
+# (title, width, align): fixed widths, so lines printed one at a time by --follow line up too.
+# The last two columns (policies, request) have no width.
+COLUMNS = [("TIME", 20, "<"), ("ID", 28, "<"), ("VERDICT", 8, "<"), ("REASON", 26, "<"), ("DEVELOPER", 14, "<"),
+           ("MODEL", 16, "<"), ("IN", 9, ">"), ("OUT", 7, ">"), ("COST", 8, ">"), ("LATENCY", 8, ">"),
+           ("POLICIES", 0, "<"), ("REQUEST", 0, "<")]
+
+
+def _fit(text: str, width: int, align: str) -> str:
+    if width and len(text) > width:
+        text = text[:width - 1] + "\u2026"
+    return f"{text:{align}{width}}" if width else text
+
+
+def _count(n: int, width: int) -> str:
+    """A token count that fits its column: 98,765 or, when that is too wide, 123.5M."""
+    text = f"{n:,}"
+    if len(text) <= width:
+        return text
+    div, unit = next((d, u) for d, u in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, "")) if n >= d)
+    return f"{n / div:.1f}{unit}"
+
+
+def _cells(row: dict) -> list[str]:
+    flagged = ",".join(dict.fromkeys(p for p in (row.get("flagged_by") or "").split(",") if p))
     status = row.get("status")
-    return "  ".join([
+    request = f"{row.get('method') or ''} {row.get('path') or ''}".strip() or "-"
+    if status and status >= 400:
+        request += f" status={status}"
+    has_usage = row.get("input_tokens") is not None
+    return [
         (row.get("timestamp") or "")[:19] + "Z",
         row.get("id") or "",
-        f"user:{row.get('developer') or '-'}",
+        row.get("verdict") or "-",
+        row.get("reason_code") or "-",
+        row.get("developer") or "-",
         row.get("model") or "-",
-        f"{row.get('method') or ''} {row.get('path') or ''}".strip() or "-",
-        f"{row.get('verdict') or '-'} {row.get('reason_code') or ''}".rstrip() + (f" [{flagged}]" if flagged else ""),
-        *([f"status={status}"] if status and status >= 400 else []),
-        tokens, _money(row.get("cost_usd")), ms,
-    ])
+        _count(row["input_tokens"], 9) if has_usage else "-",
+        _count(row.get("output_tokens") or 0, 7) if has_usage else "-",
+        _money(row.get("cost_usd")),
+        f"{row['total_ms']:,.0f}ms" if row.get("total_ms") is not None else "-",
+        f"[{flagged}]" if flagged else "-",
+        request,
+    ]
+
+
+def header() -> str:
+    return "  ".join(_fit(t, w, a) for t, w, a in COLUMNS).rstrip()
+
+
+def line(row: dict, color: bool = False) -> str:
+    """One aligned line: time, id, verdict, reason, developer, model, tokens in/out, cost, latency,
+    [policies that acted], request. With `color`, the verdict and reason take the verdict's colour."""
+    parts = [_fit(v, w, a) for v, (_, w, a) in zip(_cells(row), COLUMNS)]
+    if color:
+        style = VERDICT_STYLE.get(row.get("verdict") or "", {})
+        parts[2] = click.style(parts[2], **style)
+        if row.get("verdict") not in (None, "allow"):
+            parts[3] = click.style(parts[3], **style)
+    return "  ".join(parts).rstrip()
+
+
+def use_color(flag: bool | None) -> bool:
+    """--color / --no-color win; otherwise colour only on a terminal and when NO_COLOR is not set."""
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
 
 
 @events.command()
@@ -56,22 +110,28 @@ def line(row: dict) -> str:
 @click.option("--policy", default=None, help="Only events where this policy did not allow (e.g. pii-detector)")
 @click.option("--developer", "--user", "developer", default=None, help="Only this developer's events")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line")
+@click.option("--color/--no-color", "color", default=None,
+              help="Colour verdicts [default: on a terminal, unless NO_COLOR is set]")
 @click.option("--poll-interval", default=0.5, hidden=True, type=float)
 @click.option("--follow-seconds", default=None, hidden=True, type=float)   # bounds --follow in tests
-def tail(db, follow, since, verdicts, limit, policy, developer, as_json, poll_interval, follow_seconds) -> None:
-    """Print the latest events, one line each; with --follow, keep printing new ones.
+def tail(db, follow, since, verdicts, limit, policy, developer, as_json, color, poll_interval,
+         follow_seconds) -> None:
+    """Print the latest events, one aligned line each; with --follow, keep printing new ones.
 
-    Columns: time, id, developer, model, path, verdict and reason [policies that acted],
-    tokens, cost, latency.
+    Columns: time, id, verdict, reason, developer, model, input and output tokens, cost, latency,
+    [policies that acted], request. `kt events show ID` explains one event.
     """
     store = open_store(db)
     filters = dict(since=time_arg(since, "--since"), verdicts=tuple(verdicts), policy=policy, developer=developer)
+    colored = use_color(color) and not as_json
 
     def emit(rows):
         for r in rows:
-            click.echo(json.dumps(event_json(r)) if as_json else line(r))
+            click.echo(json.dumps(event_json(r)) if as_json else line(r, colored), color=colored)
 
     last = store.last_seq()
+    if not as_json:
+        click.echo(header())
     emit(store.select(**filters, limit=limit, newest=True))
     if not follow:
         return
@@ -94,10 +154,13 @@ def tail(db, follow, since, verdicts, limit, policy, developer, as_json, poll_in
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="The whole event as JSON")
 @click.option("--full", is_flag=True, help="Print the request and response bodies in full")
-def show(event_id: str, db, as_json: bool, full: bool) -> None:
+@click.option("--all", "show_all", is_flag=True, help="List every policy, also those that allowed")
+def show(event_id: str, db, as_json: bool, full: bool, show_all: bool) -> None:
     """Show one exchange: identity, verdicts, what was redacted (types and placeholders), the
     request as forwarded upstream (already redacted), the output, tokens, cost and timings.
 
+    Policies that allowed are summed up in one line (--all lists them); a policy that ran in
+    several phases (input, output, each tool call) is listed once.
     EVENT_ID may be the full id or a unique prefix.
     """
     store = open_store(db)
@@ -122,7 +185,8 @@ def show(event_id: str, db, as_json: bool, full: bool) -> None:
     out(f"  model      {row['model'] or '-'}  provider={row['provider'] or '-'} target={row['target_id'] or '-'}")
     out(f"  config     {row['config_name'] or '-'}@{row['config_version'] or '-'}  session={row['session_id'] or '-'}")
     t = ev["tokens"]
-    out(f"  tokens     input={t['input']} cached={t['cached_input']} output={t['output']} reasoning={t['reasoning']}")
+    out("  tokens     " + (f"input={t['input']} cached={t['cached_input']} output={t['output']} "
+                          f"reasoning={t['reasoning']}" if t["input"] is not None else "- (no usage reported)"))
     out(f"  cost       {_money(row['cost_usd'])}  ({row['price_source']})")
     d = row.get("durations") or {}
     out("  timing     " + "  ".join(f"{k}={v:.1f}" for k, v in d.items() if isinstance(v, (int, float))) if d else
@@ -131,19 +195,8 @@ def show(event_id: str, db, as_json: bool, full: bool) -> None:
         out(f"  error      {row['error']}")
     if row.get("event_type") == "anchor":
         out(f"  anchor     {json.dumps(row.get('extra'))}")
-    out("Policies:")
-    for p in row.get("policies") or []:
-        extra = f" score={p['score']}" if p.get("score") is not None else ""
-        err = f" error={p['error']}" if p.get("error") else ""
-        out(f"  {p.get('policy')}: {p.get('verdict', 'allow')} {p.get('reason_code', '')} "
-            f"({p.get('phase', '')}, {p.get('duration_ms', 0):.1f}ms){extra}{err}")
-        if p.get("message"):
-            out(f"      message: {p['message']}")
-    reds = redactions(row)
-    out(f"Findings ({len(reds)}; values are never stored):")
-    for r in reds:
-        out(f"  {r['action'] or '?':8} {r['type']:24} {r['placeholder'] or '':34} at {r['where'] or '-'}"
-            f"  ({r['policy']}{', rule ' + r['rule'] if r.get('rule') else ''})")
+    _policies(row.get("policies") or [], show_all)
+    _findings(redactions(row))
     out("Request as forwarded upstream:")
     _body(row.get("request_body"), full)
     output = row.get("output") or {}
@@ -158,6 +211,64 @@ def show(event_id: str, db, as_json: bool, full: bool) -> None:
     if row.get("response_body") and full:
         out("Response body:")
         out(row["response_body"])
+
+
+def _policies(entries: list[dict], show_all: bool) -> None:
+    """One line per policy (its phases merged), the ones that acted first; allows in one line."""
+    by: dict[str, list[dict]] = {}
+    for p in entries:
+        by.setdefault(str(p.get("policy") or "?"), []).append(p)
+    acted = {name: ps for name, ps in by.items()
+             if any(p.get("verdict", "allow") != "allow" or p.get("error") for p in ps)}
+    allowed = [name for name in by if name not in acted]
+    click.echo("Policies:" if by else "Policies: none recorded")
+    for name, ps in acted.items():
+        verdict = worst([p.get("verdict", "allow") for p in ps if p.get("verdict", "allow") in SEVERITY])
+        ms = sum(p.get("duration_ms") or 0 for p in ps)
+        click.echo(f"  {name}: {verdict}  ({_phases(ps)}; {ms:.1f}ms)")
+        seen = set()
+        for p in ps:
+            if p.get("verdict", "allow") == "allow" and not p.get("error"):
+                continue
+            detail = (p.get("phase", ""), p.get("verdict", "allow"), p.get("reason_code", ""), p.get("message", ""),
+                      p.get("score"), p.get("error"))
+            if detail in seen:          # the same decision on several tool calls: say it once
+                continue
+            seen.add(detail)
+            extra = f" score={p['score']}" if p.get("score") is not None else ""
+            err = f" error={p['error']}" if p.get("error") else ""
+            click.echo(f"      {p.get('phase', '')}: {p.get('verdict', 'allow')} {p.get('reason_code', '')}{extra}{err}")
+            if p.get("message"):
+                click.echo(f"        message: {p['message']}")
+    if not allowed:
+        return
+    if show_all:
+        for name in allowed:
+            ms = sum(p.get("duration_ms") or 0 for p in by[name])
+            click.echo(f"  {name}: allow  ({_phases(by[name])}; {ms:.1f}ms)")
+    else:
+        n = len(allowed)
+        click.echo(f"  {n} polic{'y' if n == 1 else 'ies'} allowed: {', '.join(allowed)}  (--all for details)")
+
+
+def _phases(ps: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for p in ps:
+        counts[p.get("phase") or "?"] = counts.get(p.get("phase") or "?", 0) + 1
+    return ", ".join(ph if n == 1 else f"{ph} x{n}" for ph, n in counts.items())
+
+
+def _findings(reds: list[dict]) -> None:
+    """Findings grouped by what was found (type, placeholder, policy, rule), with every place it was."""
+    groups: dict[tuple, list[str]] = {}
+    for r in reds:
+        key = (r["action"] or "?", r["type"] or "?", r["placeholder"] or "", r["policy"] or "?", r.get("rule") or "")
+        groups.setdefault(key, []).append(r["where"] or "-")
+    click.echo(f"Findings ({len(reds)}; values are never stored):")
+    for (action, ftype, placeholder, policy, rule), wheres in groups.items():
+        where = wheres[0] if len(wheres) == 1 else f"{len(wheres)} places: " + ", ".join(wheres[:6]) + \
+            (", ..." if len(wheres) > 6 else "")
+        click.echo(f"  {action:8} {ftype:24} {placeholder:34} at {where}  ({policy}{', rule ' + rule if rule else ''})")
 
 
 def _body(body: str | None, full: bool) -> None:
