@@ -2,6 +2,7 @@
 
 - state dir: `$KEEPTRUSTS_HOME`, else `~/.keeptrusts` (audit database, redaction key, tokens)
 - audit db:  `$KEEPTRUSTS_AUDIT_DB`, else `<state dir>/audit.db`
+- audit key: `<state dir>/audit-hmac.key` (unless `$KEEPTRUSTS_AUDIT_HMAC_KEY`); head: `<audit db>-head`
 - certs:     `$KEEPTRUSTS_CERTS`, else `certs/` of the source checkout when running from one,
              else `<state dir>/certs` (mitmproxy confdir: the CA is generated there on first run)
 """
@@ -29,3 +30,15 @@ def certs_dir() -> Path:
     if (PROJECT_ROOT / "pyproject.toml").exists() and (PROJECT_ROOT / "certs").is_dir():
         return PROJECT_ROOT / "certs"
     return state_dir() / "certs"
+
+
+def audit_hmac_key() -> Path:
+    """The audit chain's HMAC key (0600), generated at the gateway's first start unless
+    KEEPTRUSTS_AUDIT_HMAC_KEY is set. Kept in the state dir, apart from the database it protects."""
+    return state_dir() / "audit-hmac.key"
+
+
+def audit_head(db: str | os.PathLike) -> Path:
+    """The signed chain head kept beside an audit database (`audit.db` -> `audit.db-head`, like SQLite's
+    `-wal`), so `kt audit verify` can tell a cut tail or a rewound sequence from an intact chain."""
+    return Path(str(db) + "-head")
