@@ -68,13 +68,33 @@ NEGATIVES = [
     '__version__ = "1.2.3.4"', "requires = ['requests>=2.31.0.1']", 'OID = "1.3.6.1.4.1"',
     "// see section 19.2.3.1", 'uuid = "123e4567-e89b-12d3-a456-426614174000"',
     'email = "user@example.com"', "git clone git@github.com:owner/repo.git", "icon = 'logo@2x.png'",
-    "npm install lodash@4.17.21", 'TEST_CARD = "4242424242424242"', 'ssn = "123-45-6789"',
+    "npm install lodash@4.17.21", 
     'timestamp = 1700000000123', 'date = "2024-01-15"', "port = 5432", 'phone_regex = r"\\d{3}-\\d{3}-\\d{4}"',
     '__author__ = "Python Software Foundation"', "# Copyright 2004 Elemental Security, Inc.",
     'name = "Run Tests"', '"name": "Build and Deploy"', '"DisplayName": "Single Interpreter"',
     "class UserProfile:", "def get_user_name(self):", 'logger = logging.getLogger("Mail Server")',
     "postgres://app:Pa55@db.internal:5432/x",
 ]
+
+
+# Published test cards, never-issued SSNs, addresses at documentation domains, bank-documentation IBANs:
+# masked by default (mask when in doubt), forwarded unchanged under documentation_values: allow.
+DOC_VALUES = [
+    ("CREDIT_CARD", 'TEST_CARD = "4242424242424242"', "4242424242424242"),
+    ("CREDIT_CARD", "card 4111-1111-1111-1111", "4111-1111-1111-1111"),
+    ("US_SSN", 'ssn = "123-45-6789"', "123-45-6789"),
+    ("US_SSN", "SSN 914-27-6083", "914-27-6083"),
+    ("EMAIL_ADDRESS", "contact jrmccalx@example.com", "jrmccalx@example.com"),
+    ("EMAIL_ADDRESS", "mail olivia@shop.test", "olivia@shop.test"),
+    ("IBAN_CODE", "IBAN: GB82 WEST 1234 5698 7654 32", "GB82 WEST 1234 5698 7654 32"),
+]
+
+
+@pytest.mark.parametrize("type_,line,value", DOC_VALUES)
+def test_documentation_values_are_masked_unless_the_pack_allows_them(type_, line, value):
+    out, findings = redact(line)
+    assert value not in out and [f.type for f in findings] == [type_]
+    assert redact(line, documentation_values="allow") == (line, [])
 
 
 @pytest.mark.parametrize("line", NEGATIVES)

@@ -122,8 +122,7 @@ NEGATIVES = [
     'DSN = "postgres://user:${DB_PASSWORD}@db:5432/app"',
     'API_KEY = "your-api-key-here"',
     'OPENAI_API_KEY = "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
-    'AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"',
-    'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+    'AWS_ACCESS_KEY_ID = "AKIAXXXXXXXXXXXXXXXX"',
     "password = os.environ['DB_PASSWORD']",
     "password = getpass.getpass()",
     "password: str = None",
@@ -153,6 +152,25 @@ NEGATIVES = [
     "https://github.com/login/oauth/authorize?client_id=Iv1.8a61f9b3a7aba766&state=xyz",
     'url = f"{base}?token={token}&page=2"', "GET /search?token=punctuation_string_value",
 ]
+
+
+# Documentation and test values in a provider's exact format: masked by default (a mask is restored in
+# tool calls, a leak cannot be undone), forwarded unchanged when the pack sets documentation_values: allow.
+DOC_VALUES = [
+    ("aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+    ("aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    ("github_token", "ghp_EXAMPLENOTAREALGITHUBTOKEN0000000000"),
+    ("slack_token", "xoxb-00000-00000-EXAMPLENOTAREALTOKEN"),
+    ("stripe_api_key", "sk_test_4eC39HqLyjWDarjtT1zdp7dcEXAMPLE"),
+]
+
+
+@pytest.mark.parametrize("type_,value", DOC_VALUES)
+def test_documentation_values_are_masked_unless_the_pack_allows_them(type_, value):
+    line = f'config["{type_}"] = "{value}"'
+    out, findings = redact(line)
+    assert value not in out and [f.type for f in findings] == [type_]
+    assert redact(line, documentation_values="allow") == (line, [])
 
 
 @pytest.mark.parametrize("line", NEGATIVES)

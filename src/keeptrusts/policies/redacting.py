@@ -64,6 +64,9 @@ def common_schema(type_names: tuple[str, ...]) -> dict:
             "paths": ListOf(str),                # globs: tool outputs of calls naming these files are not scanned
         },
         "restore": bool,                         # put originals back in tool calls (wire layer), default true
+        # Documentation and test values in a real format (AKIA...EXAMPLE, 4242 4242 4242 4242, an address at
+        # example.com, a 9xx SSN): masked by default, since a mask costs little and a leak cannot be undone.
+        "documentation_values": Choice("mask", "allow"),
         "redaction": REDACTION_SCHEMA,
     }
 
@@ -104,6 +107,7 @@ class RedactingPolicy(SegmentPolicy):
         self.include_metadata = bool(red.get("include_metadata", True))
         self.custom_markers = {self.canonical(k): v for k, v in (red.get("custom_markers") or {}).items()}
         self.restore = bool(self.options.get("restore", True))
+        self.allow_documentation = self.options.get("documentation_values", "mask") == "allow"
 
     # --- configuration ---------------------------------------------------------------------------
     def custom_patterns(self) -> list[str]:
@@ -154,7 +158,7 @@ class RedactingPolicy(SegmentPolicy):
         last = 0
         for d in detections:
             value = text[d.start:d.end]
-            if self.allowed(value) or PLACEHOLDER_RE.fullmatch(value):
+            if self.allowed(value) or PLACEHOLDER_RE.fullmatch(value) or (d.doc and self.allow_documentation):
                 continue
             action = self.actions.get(d.entity, self.default_action())
             verdict = _ACTION_VERDICT[action]

@@ -1,6 +1,6 @@
 """Anthropic API keys: sk-ant-api03-... / sk-ant-admin01-..., ending in AA."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class AnthropicKeyRecognizer(Recognizer):
@@ -9,4 +9,7 @@ class AnthropicKeyRecognizer(Recognizer):
     PREFILTER = [r"sk-ant-(?:api|admin|oat)\d\d-"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else (True if value.endswith("AA") else None)
+        doc = format_placeholder_verdict(value)
+        if doc is not None:
+            return doc
+        return True if value.endswith("AA") else None

@@ -1,6 +1,6 @@
 """AWS access key id: a fixed 4-letter prefix and 16 base32 characters."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class AwsAccessKeyRecognizer(Recognizer):
@@ -9,4 +9,5 @@ class AwsAccessKeyRecognizer(Recognizer):
     PREFILTER = [r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else True
+        doc = format_placeholder_verdict(value)
+        return True if doc is None else doc

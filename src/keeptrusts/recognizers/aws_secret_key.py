@@ -1,6 +1,6 @@
 """AWS secret access key: 40 base64 characters next to an AWS secret name."""
 from .base import Recognizer
-from .checks import looks_placeholder, shannon_entropy
+from .checks import format_placeholder_verdict, shannon_entropy
 
 
 class AwsSecretKeyRecognizer(Recognizer):
@@ -10,6 +10,7 @@ class AwsSecretKeyRecognizer(Recognizer):
     PREFILTER = [r"(?i)secret.{0,30}[A-Za-z0-9/+]{40}"]
 
     def validate(self, value, match, line):
-        if looks_placeholder(value) or shannon_entropy(value) < 3.5:
-            return False
-        return True
+        doc = format_placeholder_verdict(value)
+        if doc is not None:
+            return doc
+        return shannon_entropy(value) >= 3.5

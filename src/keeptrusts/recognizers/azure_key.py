@@ -1,6 +1,6 @@
 """Azure storage account keys (AccountKey=...==, 88 base64) and Entra ID client secrets (xxx8Q~...)."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class AzureKeyRecognizer(Recognizer):
@@ -13,4 +13,4 @@ class AzureKeyRecognizer(Recognizer):
     PREFILTER = [r"[A-Za-z0-9+/]{86}==", r"\dQ~[A-Za-z0-9_~.-]{31}"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else None
+        return format_placeholder_verdict(value)

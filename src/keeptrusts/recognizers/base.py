@@ -8,7 +8,9 @@ A recognizer file declares, as class attributes:
   one of them hits. Default: the PATTERNS themselves. Keep them cheap and selective.
 - CONTEXT: words that raise the score when they precede the match on its line.
 - validate(value, match, line): True (sure: score 1.0), False (drop), None (keep the pattern score),
-  or a float (that score).
+  a float (that score), or DOC: a documentation or test value in the type's exact format (AWS's
+  `...EXAMPLE` key, the 4242 card, an address at example.com). DOC values are masked unless a pack
+  sets `documentation_values: allow`: a mask is restored in tool calls, a leak cannot be undone.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
 CONTEXT_BOOST = 0.35      # presidio's default context similarity factor
 CONTEXT_CHARS = 120       # how far back on the line context words count
+DOC = "documentation"     # validate() verdict: a well-known documentation / test value
 
 
 class Recognizer(PatternRecognizer):
@@ -84,7 +87,8 @@ class Recognizer(PatternRecognizer):
                 if sc < 1.0 and self.has_context(window, s):
                     sc = min(1.0, sc + CONTEXT_BOOST)
                 out.append(RecognizerResult(self.ENTITY, offset + s, offset + e, sc, recognition_metadata={
-                    "recognizer_name": self.name, "pattern": name, "category": self.CATEGORY}))
+                    "recognizer_name": self.name, "pattern": name, "category": self.CATEGORY,
+                    "doc": verdict == DOC}))
         return out
 
     # presidio's interface, so these recognizers also work in a presidio AnalyzerEngine.

@@ -95,6 +95,27 @@ def looks_placeholder(value: str) -> bool:
     return len(set(value)) <= 3
 
 
+_TEMPLATE = re.compile(r"\$\{|\$\(|\{\{|<[^>]*>|\.\.\.|%\(\w+\)[sd]|^\$|process\.env|os\.environ|getenv")
+
+
+def filler(value: str) -> bool:
+    """xxxxxxxx, 00000000, ${TOKEN}, <key>: a slot where a value would go, not a value."""
+    if len(set(value)) <= 3 or _TEMPLATE.search(value):
+        return True
+    return any(len(m.group(0)) >= max(6, 0.5 * len(value)) for m in _REPEATS.finditer(value))
+
+
+def format_placeholder_verdict(value: str, body: str | None = None):
+    """For a value already in a provider's exact token format: filler is dropped (False); a value with
+    documentation markers (AKIA...EXAMPLE, sk_test_...fake...) is DOC, masked by default (mask when in
+    doubt); anything else None (the recognizer decides). `body`: the part after a fixed prefix."""
+    from .base import DOC
+
+    if filler(body if body is not None else value):
+        return False
+    return DOC if looks_placeholder(value) else None
+
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:/-][A-Za-z_][A-Za-z0-9_]*)*\(?\)?")
 
 

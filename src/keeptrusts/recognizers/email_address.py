@@ -1,9 +1,10 @@
-"""Email addresses, except documentation domains, service mailboxes and URL credentials."""
-from .base import Recognizer
+"""Email addresses, except service mailboxes and URL credentials. Addresses at documentation domains
+(example.com, .test) are DOC values: masked unless the pack allows them."""
+from .base import DOC, Recognizer
 
 # RFC 2606 / 6761 names and well-known non-personal mailboxes.
 _FAKE_DOMAINS = ("example.com", "example.org", "example.net", ".example", ".test", ".invalid", ".localhost",
-                 "localhost", "domain.com", "email.com", "host.com", "users.noreply.github.com")
+                 "localhost")
 _SERVICE_LOCALS = {"git", "noreply", "no-reply", "donotreply", "do-not-reply", "postmaster", "mailer-daemon",
                    "root", "nobody", "user", "username", "name", "you", "your", "someone", "foo", "bar", "test",
                    "example", "email", "me", "info"}
@@ -18,7 +19,7 @@ class EmailAddressRecognizer(Recognizer):
     def validate(self, value, match, line):
         local, _, domain = value.rpartition("@")
         domain = domain.lower()
-        if domain.endswith(_FAKE_DOMAINS) or local.lower() in _SERVICE_LOCALS:
+        if local.lower() in _SERVICE_LOCALS:
             return False
         # user:pass@host in a URL is a credential (code-sanitation), not an address.
         head = line[max(0, match.start() - 256):match.start()]
@@ -28,4 +29,4 @@ class EmailAddressRecognizer(Recognizer):
         # file@2x.png, name@1.2.3 (npm), pkg@latest: not addresses.
         if domain.rsplit(".", 1)[-1] in ("png", "jpg", "svg", "gif", "js", "ts", "py", "json", "css", "md", "txt"):
             return False
-        return True
+        return DOC if domain.endswith(_FAKE_DOMAINS) else True

@@ -33,6 +33,7 @@ class Detection:
     end: int
     score: float
     rule: str          # recognizer that matched
+    doc: bool = False  # a documentation / test value (base.DOC): masked unless the pack allows them
 
 
 class Engine:
@@ -126,7 +127,8 @@ class Engine:
             for lo, hi in _merged_windows(text, positions, rec.WINDOW_AFTER):
                 for r in rec.find(text[lo:hi], lo, only):
                     if r.score >= threshold:
-                        results.append(Detection(rec.ENTITY, rec.CATEGORY, r.start, r.end, r.score, rec.name))
+                        results.append(Detection(rec.ENTITY, rec.CATEGORY, r.start, r.end, r.score, rec.name,
+                                                 bool(r.recognition_metadata.get("doc"))))
         return resolve_overlaps(results)
 
 

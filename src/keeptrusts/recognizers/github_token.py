@@ -1,6 +1,6 @@
 """GitHub tokens: classic (ghp_/gho_/ghu_/ghs_/ghr_ with a CRC32 checksum) and fine-grained (github_pat_)."""
 from .base import Recognizer
-from .checks import github_style_checksum_ok, looks_placeholder
+from .checks import format_placeholder_verdict, github_style_checksum_ok
 
 
 class GithubTokenRecognizer(Recognizer):
@@ -12,8 +12,9 @@ class GithubTokenRecognizer(Recognizer):
     PREFILTER = [r"gh[pousr]_[A-Za-z0-9]{36}", r"github_pat_[A-Za-z0-9]{22}_"]
 
     def validate(self, value, match, line):
-        if looks_placeholder(value):
-            return False
+        doc = format_placeholder_verdict(value)
+        if doc is not None:
+            return doc
         if value.startswith("github_pat_"):
             return True
         # The CRC32 makes a classic token certain; without it, keep the pattern's score (still redacted).

@@ -1,6 +1,6 @@
 """GitLab tokens: personal/project (glpat-), deploy (gldt-), runner (glrt-), pipeline trigger (glptt-)."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class GitlabTokenRecognizer(Recognizer):
@@ -9,4 +9,4 @@ class GitlabTokenRecognizer(Recognizer):
     PREFILTER = [r"(?:glpat|gldt|glrt|glptt|glsoat|glcbt)-[0-9A-Za-z_.-]{20}"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else None
+        return format_placeholder_verdict(value)

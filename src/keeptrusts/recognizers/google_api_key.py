@@ -1,6 +1,6 @@
 """Google API keys (AIza + 35 characters) and OAuth client secrets (GOCSPX-)."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class GoogleApiKeyRecognizer(Recognizer):
@@ -12,4 +12,4 @@ class GoogleApiKeyRecognizer(Recognizer):
     PREFILTER = [r"AIza[0-9A-Za-z_-]{35}", r"GOCSPX-[0-9A-Za-z_-]{28}"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else None
+        return format_placeholder_verdict(value)

@@ -1,6 +1,6 @@
 """Hugging Face access tokens: hf_ + 34 letters."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class HuggingfaceTokenRecognizer(Recognizer):
@@ -9,6 +9,6 @@ class HuggingfaceTokenRecognizer(Recognizer):
     PREFILTER = [r"hf_[A-Za-z0-9]{34}"]
 
     def validate(self, value, match, line):
-        if looks_placeholder(value) or value[3:].islower():
+        if value[3:].islower():
             return False
-        return None
+        return format_placeholder_verdict(value)

@@ -1,5 +1,5 @@
 """IBANs: country code, check digits, the country's length, mod-97 checksum."""
-from .base import Recognizer
+from .base import DOC, Recognizer
 from .checks import iban_ok
 
 # Length per country (ISO 13616 registry, common countries).
@@ -23,6 +23,6 @@ class IbanCodeRecognizer(Recognizer):
 
     def validate(self, value, match, line):
         compact = value.replace(" ", "")
-        if _LENGTHS.get(compact[:2]) != len(compact) or compact in _SAMPLES:
+        if _LENGTHS.get(compact[:2]) != len(compact) or not iban_ok(compact):
             return False
-        return True if iban_ok(compact) else False
+        return DOC if compact in _SAMPLES else True

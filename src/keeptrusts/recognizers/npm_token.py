@@ -1,6 +1,6 @@
 """npm access tokens: npm_ + 30 random characters + a base62 CRC32, like GitHub's."""
 from .base import Recognizer
-from .checks import github_style_checksum_ok, looks_placeholder
+from .checks import format_placeholder_verdict, github_style_checksum_ok
 
 
 class NpmTokenRecognizer(Recognizer):
@@ -9,6 +9,7 @@ class NpmTokenRecognizer(Recognizer):
     PREFILTER = [r"npm_[A-Za-z0-9]{36}"]
 
     def validate(self, value, match, line):
-        if looks_placeholder(value):
-            return False
+        doc = format_placeholder_verdict(value)
+        if doc is not None:
+            return doc
         return True if github_style_checksum_ok(value) else None

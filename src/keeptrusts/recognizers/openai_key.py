@@ -1,6 +1,6 @@
 """OpenAI API keys: project/service/admin keys and legacy keys carrying the T3BlbkFJ marker."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class OpenAIKeyRecognizer(Recognizer):
@@ -13,4 +13,4 @@ class OpenAIKeyRecognizer(Recognizer):
     PREFILTER = [r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40}", r"T3BlbkFJ", r"sk-[A-Za-z0-9]{48}"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else None
+        return format_placeholder_verdict(value)

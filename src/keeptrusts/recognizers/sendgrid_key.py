@@ -1,6 +1,6 @@
 """SendGrid API keys: SG.<22>.<43>."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class SendgridKeyRecognizer(Recognizer):
@@ -9,4 +9,4 @@ class SendgridKeyRecognizer(Recognizer):
     PREFILTER = [r"SG\.[A-Za-z0-9_-]{22}\."]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else None
+        return format_placeholder_verdict(value)

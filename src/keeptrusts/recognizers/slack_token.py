@@ -1,6 +1,6 @@
 """Slack tokens (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xapp-) and incoming webhook URLs."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class SlackTokenRecognizer(Recognizer):
@@ -13,4 +13,4 @@ class SlackTokenRecognizer(Recognizer):
     PREFILTER = [r"xox[abprse]-\d", r"xapp-\d-", r"hooks\.slack\.com/"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else None
+        return format_placeholder_verdict(value)

@@ -1,6 +1,6 @@
 """Stripe secret and restricted keys (live and test). Publishable pk_ keys are public by design."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class StripeKeyRecognizer(Recognizer):
@@ -9,4 +9,4 @@ class StripeKeyRecognizer(Recognizer):
     PREFILTER = [r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20}"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else None
+        return format_placeholder_verdict(value)

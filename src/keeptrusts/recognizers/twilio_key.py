@@ -1,6 +1,6 @@
 """Twilio API key SIDs (SK + 32 hex) and auth tokens (32 hex next to a Twilio auth name)."""
 from .base import Recognizer
-from .checks import looks_placeholder
+from .checks import format_placeholder_verdict
 
 
 class TwilioKeyRecognizer(Recognizer):
@@ -12,4 +12,4 @@ class TwilioKeyRecognizer(Recognizer):
     PREFILTER = [r"SK[0-9a-f]{32}", r"(?i)twilio.{0,40}[0-9a-f]{32}"]
 
     def validate(self, value, match, line):
-        return False if looks_placeholder(value) else None
+        return format_placeholder_verdict(value)

@@ -1,5 +1,6 @@
-"""US Social Security numbers in the AAA-GG-SSSS form, with the SSA's never-issued ranges excluded."""
-from .base import Recognizer
+"""US Social Security numbers in the AAA-GG-SSSS form. Never-issued ranges (000, 666, 9xx, group 00,
+serial 0000) and famous specimens are DOC values: masked unless the pack allows them."""
+from .base import DOC, Recognizer
 
 _FAMOUS = {"123-45-6789", "078-05-1120", "219-09-9999", "457-55-5462"}
 
@@ -14,8 +15,9 @@ class SocialSecurityNumberRecognizer(Recognizer):
 
     def validate(self, value, match, line):
         area, group, serial = value.replace(" ", "-").split("-")
-        if value.replace(" ", "-") in _FAMOUS or area in ("000", "666") or area[0] == "9":
-            return False
-        if group == "00" or serial == "0000" or len(set(area + group + serial)) < 3:
-            return False
+        if len(set(area + group + serial)) < 2:
+            return False          # 000-00-0000, 111 11 1111: a mask, not a number
+        if value.replace(" ", "-") in _FAMOUS or area in ("000", "666") or area[0] == "9" \
+                or group == "00" or serial == "0000" or len(set(area + group + serial)) < 3:
+            return DOC
         return None
