@@ -15,6 +15,9 @@ SCRUBBED = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy",
             "SSL_CERT_FILE", "SSL_CERT_DIR", "CODEX_CA_CERTIFICATE", "NODE_EXTRA_CA_CERTS", "OPENAI_BASE_URL",
             "OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_HOME", "RUST_LOG")
 DUMMY_KEY = "sk-test-keeptrusts-dummy-0000"
+# The machine's environment as pytest started (before tests/conftest.py scrubs proxies per test):
+# npm needs this machine's proxy and CA settings to install Codex behind a TLS-inspecting proxy.
+MACHINE_ENV = dict(os.environ)
 
 
 def missing_node_reason() -> str | None:
@@ -26,11 +29,18 @@ def missing_node_reason() -> str | None:
 
 
 def install_codex() -> Path:
-    """The pinned codex binary (scripts/install-codex: npm into .cache/codex, cached)."""
-    out = subprocess.run([str(ROOT / "scripts" / "install-codex")], capture_output=True, text=True, timeout=600)
+    """The codex binary of CODEX_VERSION, else the pinned one (scripts/install-codex: npm into
+    .cache/codex/<version>, cached; scripts/test installs it before pytest starts)."""
+    out = subprocess.run([str(ROOT / "scripts" / "install-codex")], capture_output=True, text=True, timeout=600,
+                         env=MACHINE_ENV)
     if out.returncode != 0:
         raise RuntimeError(f"scripts/install-codex failed:\n{out.stderr}")
     return Path(out.stdout.strip().splitlines()[-1])
+
+
+def codex_version(binary: Path) -> str:
+    """`codex --version` of an installed binary, e.g. "codex-cli 0.169.0"."""
+    return subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
 
 
 @dataclass

@@ -30,3 +30,11 @@ def priced_policy(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("policy") / "codex-cli-priced.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def pytest_report_header(config):
+    """Which Codex the end-to-end tests run (the compatibility canary sets CODEX_VERSION)."""
+    pinned = next((line.split("=", 1)[1] for line in (ROOT / "scripts" / "install-codex").read_text().splitlines()
+                   if line.startswith("PINNED=")), "?")
+    import os
+    return f"Codex CLI under test: {os.environ.get('CODEX_VERSION') or pinned} (pinned {pinned})"
