@@ -139,7 +139,7 @@ def test_verify_while_the_gateway_writes_sees_a_consistent_snapshot(tmp_path):
     from keeptrusts.audit.verify import verify as verify_db
     db = tmp_path / "audit.db"
     stop, written = threading.Event(), []
-    with AuditWriter(db, hmac_key=b"") as w:
+    with AuditWriter(db) as w:     # keyed, signing its head after every commit: verify must never see it ahead
         w.submit(record(0)).result(5)
 
         def gateway():

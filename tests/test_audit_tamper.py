@@ -16,13 +16,17 @@ from keeptrusts.audit.verify import KeyProblem, verify
 from audit_helpers import record, responses_body
 
 
-@pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "audit.db"
-    with AuditWriter(path, hmac_key=b"") as w:
-        for i in range(1, 11):
+def write(path, key=None, n=10):
+    """key None: the gateway's default (the installation's audit key, signed head); b"": unkeyed."""
+    with AuditWriter(path, hmac_key=key) as w:
+        for i in range(1, n + 1):
             w.submit(record(i, request_body=responses_body(i))).result(5)
     return path
+
+
+@pytest.fixture
+def db(tmp_path):
+    return write(tmp_path / "audit.db")
 
 
 def attacker(path) -> sqlite3.Connection:
@@ -87,8 +91,10 @@ def test_reordered_rows(db):
     assert not res.ok and res.error.seq == 4
 
 
-def test_inserted_row_with_a_correct_looking_hash(db):
-    """The attacker forges a row that chains from row 5 and renumbers the rest: row 7 then breaks."""
+def test_inserted_row_with_a_correct_looking_hash(tmp_path):
+    """The attacker forges a row that chains from row 5 and renumbers the rest: row 7 then breaks.
+    (Unkeyed chain, verified without a key: in a keyed chain the forged row itself fails at seq 6.)"""
+    db = write(tmp_path / "unkeyed.db", key=b"")
     conn = attacker(db)
     conn.execute("UPDATE events SET seq = seq + 100 WHERE seq > 5")
     conn.execute("UPDATE events SET seq = seq - 99 WHERE seq > 100")
@@ -99,7 +105,7 @@ def test_inserted_row_with_a_correct_looking_hash(db):
     forged["row_hash"] = row_hash(prev, store.hash_content(forged), None)
     conn.execute(f"INSERT INTO events ({', '.join(store.COLUMN_NAMES)}) VALUES "
                  f"({', '.join('?' for _ in store.COLUMN_NAMES)})", [forged[c] for c in store.COLUMN_NAMES])
-    res = verify(db)
+    res = verify(db, b"")
     assert not res.ok and res.error.seq == 7 and "inserted" in res.error.problem
 
 

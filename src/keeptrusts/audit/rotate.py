@@ -8,6 +8,9 @@
    deleted (the only time the triggers are lifted), and an `anchor` row is appended to the chain
    naming the archive and its last hash. `kt audit verify` accepts the live chain starting right
    after the archived part only because that anchor, itself chained, says so.
+3. The signed head beside the live db is checked first (a rotation never launders a cut tail into a
+   freshly signed head) and re-signed after the anchor. Archives are created 0400: they hold the same
+   prompts as the live db.
 """
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import paths
+from . import head as head_mod
 from . import store
-from .chain import key_id, row_hash
+from .chain import key_id, resolve_key, row_hash
 from .items import CHUNK_PREFIX
 from .rows import now_iso
 from .verify import seal_hash
@@ -43,7 +48,12 @@ class RotateResult:
 
 def rotate(db_path: str | Path, keep: dt.timedelta, key: bytes | None = None,
            archive_dir: str | Path | None = None, now: dt.datetime | None = None) -> RotateResult:
+    """`key` None: KEEPTRUSTS_AUDIT_HMAC_KEY, else the state dir's key file; b"": none."""
     db_path = Path(db_path)
+    if key is None:
+        key = resolve_key(create=False)[0]
+    key = key or None
+    head_key = key
     if not db_path.exists():
         raise AuditError(f"no audit db at {db_path}: pass --db with the gateway's audit database")
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -56,6 +66,11 @@ def rotate(db_path: str | Path, keep: dt.timedelta, key: bytes | None = None,
                              "KEEPTRUSTS_AUDIT_HMAC_KEY to that key to rotate it")
         if m.get("hash_alg") == "sha256":
             key = None
+        head_path = paths.audit_head(db_path)
+        found = head_mod.read(head_path, head_key) if head_key else None
+        if found is None and m.get("head") == "signed":
+            raise AuditError(f"{db_path} has a signed head: set KEEPTRUSTS_AUDIT_HMAC_KEY (or KEEPTRUSTS_HOME) to "
+                             "the gateway's audit key to rotate it")
         # The archived part is a prefix of the chain: stop at the first row at or after the cutoff.
         first_keep = conn.execute("SELECT MIN(seq) FROM events WHERE timestamp >= ?", (cutoff,)).fetchone()[0]
         head_seq, _ = chain_head(conn)
@@ -79,6 +94,10 @@ def rotate(db_path: str | Path, keep: dt.timedelta, key: bytes | None = None,
             "SELECT item_hashes FROM events WHERE seq > ? AND seq <= ?", (through, seen_head))], conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if found is not None:
+                problem = head_mod.compare(conn, found, store.meta(conn), head_path)
+                if problem:
+                    raise AuditError(f"not rotating {db_path}: {problem[2]}; run kt audit verify --db {db_path}")
             still_used |= _hashes([r[0] for r in conn.execute(
                 "SELECT item_hashes FROM events WHERE seq > ?", (seen_head,))], conn)
             head = chain_head(conn)        # before the delete: everything may be archived
@@ -87,7 +106,7 @@ def rotate(db_path: str | Path, keep: dt.timedelta, key: bytes | None = None,
             orphans = [(h,) for h in archived_items - still_used]
             conn.executemany("DELETE FROM items WHERE hash = ?", orphans)
             store.add_triggers(conn)
-            _append_anchor(conn, key, head, {
+            anchor = _append_anchor(conn, key, head, {
                 "archive": archive.name, "archived_from_seq": first, "archived_through_seq": through,
                 "archived_rows": len(rows), "archive_last_hash": seal["last_hash"],
                 "archive_seal_hash": seal_hash(seal, key), "cutoff": cutoff})
@@ -95,6 +114,9 @@ def rotate(db_path: str | Path, keep: dt.timedelta, key: bytes | None = None,
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if found is not None and found.status == "ok":
+            mm = store.meta(conn)
+            head_mod.write_once(head_path, head_key, mm["db_id"], mm.get("hash_alg") or "sha256", *anchor)
         return RotateResult(len(rows), str(archive), first, through, len(orphans))
     except sqlite3.Error as exc:
         raise AuditError(f"rotate {db_path} failed: {exc}") from None
@@ -128,6 +150,7 @@ def _write_archive(path: Path, live: sqlite3.Connection, rows: list, item_hashes
     tmp = path.with_suffix(".tmp")
     if tmp.exists():
         tmp.unlink()
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))   # private from its first byte
     arc = sqlite3.connect(str(tmp), isolation_level=None)
     try:
         store.create(arc)
@@ -146,10 +169,10 @@ def _write_archive(path: Path, live: sqlite3.Connection, rows: list, item_hashes
     finally:
         arc.close()
     os.replace(tmp, path)
-    os.chmod(path, 0o444)
+    os.chmod(path, 0o400)
 
 
-def _append_anchor(conn: sqlite3.Connection, key: bytes | None, head: tuple[int, str], info: dict) -> None:
+def _append_anchor(conn: sqlite3.Connection, key: bytes | None, head: tuple[int, str], info: dict) -> tuple[int, str]:
     seq, prev = head
     row = {c: None for c in store.COLUMN_NAMES}
     row.update(seq=seq + 1, id="anc_" + secrets.token_hex(12), timestamp=now_iso(), event_type="anchor",
@@ -158,3 +181,4 @@ def _append_anchor(conn: sqlite3.Connection, key: bytes | None, head: tuple[int,
     row["row_hash"] = row_hash(prev, store.hash_content(row), key)
     conn.execute(f"INSERT INTO events ({_COLS}) VALUES ({', '.join('?' for _ in store.COLUMN_NAMES)})",
                  [row[c] for c in store.COLUMN_NAMES])
+    return row["seq"], row["row_hash"]

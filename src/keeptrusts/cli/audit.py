@@ -9,7 +9,7 @@ import click
 from ..audit import AuditError, key_from_env
 from ..audit.queries import QueryError, parse_duration
 from ..audit.rotate import rotate as rotate_db
-from ..audit.verify import KeyProblem, verify as verify_db
+from ..audit.verify import KeyProblem, verify as verify_db, verify_with_archives
 from ._audit_common import db_option, resolve_db
 
 
@@ -21,27 +21,43 @@ def audit() -> None:
 @audit.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
-def verify(db: str | None, as_json: bool) -> None:
-    """Recompute the hash chain; report the first broken row.
+@click.option("--no-head", "no_head", is_flag=True,
+              help="Do not compare with the signed head file beside the database (a copy verified elsewhere)")
+@click.option("--archives", is_flag=True,
+              help="Also verify every archive the live chain's anchor rows name, and that they link up")
+def verify(db: str | None, as_json: bool, no_head: bool, archives: bool) -> None:
+    """Recompute the hash chain and check it against its signed head; report the first problem.
 
-    Prints "OK <n> rows" and exits 0, or names the first row that was edited, deleted, inserted or
-    reordered (and any history item edited or missing) and exits 1. A keyed chain needs
-    KEEPTRUSTS_AUDIT_HMAC_KEY. Works on archives written by `kt audit rotate` too.
+    Prints "OK <n> rows" and exits 0. Otherwise names what is wrong and where: an edited row or history
+    item, a missing range of rows, a truncated tail (rows cut from the end, even with sqlite_sequence
+    rewound), a rewritten chain, a replaced database or a missing/forged head; exit 1. Exit 3 when the key
+    cannot check it (wrong or missing key). The key is KEEPTRUSTS_AUDIT_HMAC_KEY, else the state dir's
+    audit-hmac.key. Works on archives written by `kt audit rotate` too.
     """
     path = resolve_db(db)
     try:
-        res = verify_db(path, key_from_env())
+        if archives:
+            results = verify_with_archives(path, check_head=not no_head)
+        else:
+            results = [verify_db(path, check_head=not no_head)]
     except KeyProblem as exc:
-        raise click.ClickException(str(exc)) from None
+        if as_json:
+            click.echo(json.dumps({"ok": False, "db": str(path), "error": {"kind": exc.kind, "problem": str(exc)}},
+                                  indent=2))
+        else:
+            click.echo(f"Error: {exc} [{exc.kind}]", err=True)
+        sys.exit(exc.exit_code)
     except Exception as exc:
         raise click.ClickException(f"cannot verify {path}: {exc}") from None
     if as_json:
-        click.echo(json.dumps(res.to_dict(), indent=2))
+        out = [r.to_dict() for r in results]
+        click.echo(json.dumps(out[0] if len(out) == 1 else out, indent=2))
     else:
-        click.echo(res.render())
-        for note in res.notes:
-            click.echo(f"note: {note}")
-    sys.exit(0 if res.ok else 1)
+        for res in results:
+            click.echo(res.render())
+            for note in res.notes:
+                click.echo(f"note: {note}")
+    sys.exit(max(r.exit_code for r in results))
 
 
 @audit.command()
