@@ -388,3 +388,47 @@ def test_restoring_placeholders_gives_back_the_exact_original_code():
         out, n = system.redact(text, "py")
         assert n >= 1 and all(v not in out for _, v in values)
         assert redactor.restore(out) == (text, n)
+
+
+# ---------------------------------------------------------------- provider formats as data (issue 16)
+def _rand(chars: str, n: int, seed: int = 16) -> str:
+    rng = random.Random(seed + n)
+    return "".join(rng.choice(chars) for _ in range(n))
+
+
+_HEX, _AN = "0123456789abcdef", "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+PROVIDER_CASES = [
+    ("digitalocean_pat", f"DIGITALOCEAN_TOKEN=dop_v1_{_rand(_HEX, 64)}"),
+    ("shopify_access_token", f"export SHOPIFY_TOKEN=shpat_{_rand(_HEX, 32)}"),
+    ("pypi_upload_token", f'password = "pypi-AgEIcHlwaS5vcmc{_rand(_AN, 70)}"'),
+    ("age_secret_key", f"# AGE-SECRET-KEY-1{_rand('QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L', 58)}"),
+    ("linear_api_key", f'LINEAR_API_KEY="lin_api_{_rand(_AN, 40)}"'),
+    ("pulumi_api_token", f"PULUMI_ACCESS_TOKEN=pul-{_rand(_HEX, 40)}"),
+    ("groq_api_key", f"client = Groq(api_key='gsk_{_rand(_AN, 52)}')"),
+    ("docker_hub_pat", f"echo dckr_pat_{_rand(_AN, 27)} | docker login -u ci --password-stdin"),
+    ("stripe_webhook_secret", f"STRIPE_WEBHOOK_SECRET: whsec_{_rand(_AN, 32)}"),
+    ("tailscale_key", f"tailscale up --authkey tskey-auth-{_rand(_AN, 12)}-{_rand(_AN, 30)}"),
+]
+
+
+@pytest.mark.parametrize("type_,line", PROVIDER_CASES)
+def test_provider_formats_loaded_as_data_are_redacted(type_, line):
+    out, findings = redact(line)
+    assert [f.type for f in findings] == [type_], findings
+    assert PLACEHOLDER_RE.search(out)
+
+
+def test_provider_rules_all_compile_into_the_one_hyperscan_database():
+    from keeptrusts.recognizers import Engine, load_rules, secret_recognizers
+
+    rules = load_rules()
+    assert len(rules) >= 200 and sum(r["source"].startswith("https://github.com/gitleaks") for r in rules) >= 150
+    engine = Engine(secret_recognizers())
+    assert engine._db is not None and engine._slow == []      # no rule falls back to Python-only scanning
+
+
+def test_a_provider_keyword_is_needed_where_the_format_alone_is_generic():
+    sha = "3f786850e387550fdab836ed7e6dc881de23001b"
+    assert redact(f"see sourcegraph commit {sha}") == (f"see sourcegraph commit {sha}", [])
+    assert redact(f"const algoliaKey = '{_rand(_HEX, 32)}'")[1]
+    assert redact(f"const cacheKey = '{_rand(_HEX, 32)}'")[1] == []

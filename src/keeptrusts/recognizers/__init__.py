@@ -26,6 +26,7 @@ from .openai_key import OpenAIKeyRecognizer
 from .person_name import PersonNameRecognizer
 from .phone_number import PhoneNumberRecognizer
 from .private_key import PrivateKeyRecognizer
+from .provider_rule import ProviderRuleRecognizer, load_rules, provider_rule_types
 from .secret_assignment import SecretAssignmentRecognizer
 from .sendgrid_key import SendgridKeyRecognizer
 from .slack_token import SlackTokenRecognizer
@@ -48,12 +49,14 @@ PII_CLASSES: tuple[type[Recognizer], ...] = (
     PersonNameRecognizer, ProviderNpiRecognizer, MedicalRecordRecognizer,
 )
 
-SECRET_TYPES = tuple(c.ENTITY for c in SECRET_CLASSES)
+# Provider token formats loaded as data (provider_rules/*.yaml) come after the hand-written classes.
+SECRET_TYPES = tuple(c.ENTITY for c in SECRET_CLASSES) + tuple(
+    t for t in provider_rule_types() if t not in {c.ENTITY for c in SECRET_CLASSES})
 PII_TYPES = tuple(c.ENTITY for c in PII_CLASSES)
 
 
 def secret_recognizers() -> list[Recognizer]:
-    return [c() for c in SECRET_CLASSES]
+    return [c() for c in SECRET_CLASSES] + [ProviderRuleRecognizer(r) for r in load_rules()]
 
 
 def pii_recognizers() -> list[Recognizer]:

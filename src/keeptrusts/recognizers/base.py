@@ -55,6 +55,12 @@ class Recognizer(PatternRecognizer):
     def prefilters(self) -> list[str]:
         return list(self.PREFILTER) if self.PREFILTER is not None else [rx for _, rx, _ in self.PATTERNS]
 
+    def value_span(self, m: re.Match) -> tuple[int, int]:
+        """The part of a match to redact: the group named `v` when it matched, else all of it."""
+        if "v" in m.re.groupindex and m.group("v") is not None:
+            return m.span("v")
+        return m.span()
+
     def validate(self, value: str, match: re.Match, line: str) -> bool | float | None:
         return None
 
@@ -74,10 +80,7 @@ class Recognizer(PatternRecognizer):
             if only is not None and name not in only:
                 continue
             for m in rx.finditer(window):
-                if "v" in rx.groupindex and m.group("v") is not None:
-                    s, e = m.span("v")
-                else:
-                    s, e = m.span()
+                s, e = self.value_span(m)
                 if s == e:
                     continue
                 verdict = self.validate(window[s:e], m, window)

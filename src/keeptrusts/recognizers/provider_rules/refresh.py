@@ -1,0 +1,130 @@
+"""Regenerate gitleaks.yaml from gitleaks' rule definitions (config/gitleaks.toml, MIT licence).
+
+Only the rule definitions are read (id, regex, secretGroup, entropy, keywords): never a scanner's
+test samples, which stay aside for held-out measurement. Go regex syntax is turned into Python's
+(`(?i)` inside a group becomes `(?i:...)`, POSIX classes are spelled out) and every rule is checked
+to compile both with `re` and with hyperscan, so the whole set stays in the one multi-pattern database.
+
+    git -C gitleaks show HEAD:config/gitleaks.toml > /tmp/gitleaks.toml
+    python -m keeptrusts.recognizers.provider_rules.refresh /tmp/gitleaks.toml COMMIT
+"""
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).parent
+
+# Rules we do not take: formats our own recognizers cover with checksums or context (the same span
+# would get two type names), rules that need a file path, and gitleaks' generic catch-all (our
+# secret_assignment and generic_credential recognizers do that job with placeholder filters).
+SKIP = {
+    "generic-api-key", "private-key", "jwt", "jwt-base64", "pkcs12-file", "kubernetes-secret-yaml",
+    "hashicorp-tf-password", "nuget-config-password", "freemius-secret-key",
+    "aws-access-token", "github-app-token", "github-fine-grained-pat", "github-oauth", "github-pat",
+    "github-refresh-token", "gitlab-pat", "slack-bot-token", "slack-user-token", "slack-app-token",
+    "slack-webhook-url", "stripe-access-token", "gcp-api-key", "npm-access-token", "sendgrid-api-token",
+    "huggingface-access-token", "twilio-api-key", "openai-api-key", "anthropic-api-key", "azure-ad-client-secret",
+    "curl-auth-user", "curl-auth-header",
+}
+
+_POSIX = {"alnum": "a-zA-Z0-9", "alpha": "a-zA-Z", "digit": "0-9", "xdigit": "0-9A-Fa-f", "upper": "A-Z",
+          "lower": "a-z", "space": r"\s", "punct": r"!-/:-@\[-`{-~", "word": r"\w"}
+
+
+def go_to_python(rx: str) -> str:
+    rx = re.sub(r"\[:(\w+):\]", lambda m: _POSIX[m.group(1)], rx)
+    rx = rx.replace(r"\z", r"\Z")
+    head = "(?i)" if rx.startswith("(?i)") else ""
+    return head + _scope_flags(rx[len(head):])
+
+
+def _scope_flags(rx: str) -> str:
+    # A (?i) that is not at the very start applies up to the end of its group in Go (RE2).
+    j = rx.find("(?i)")
+    if j < 0:
+        return rx
+    end = _group_end(rx, j + 4)
+    return rx[:j] + "(?i:" + _scope_flags(rx[j + 4:end]) + ")" + _scope_flags(rx[end:])
+
+
+def _group_end(rx: str, k: int) -> int:
+    depth, in_class = 0, False
+    while k < len(rx):
+        c = rx[k]
+        if c == "\\":
+            k += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if rx[k + 1:k + 2] == "]":
+                k += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            if depth == 0:
+                return k
+            depth -= 1
+        k += 1
+    return len(rx)
+
+
+def prefilter_of(rx: str) -> str:
+    """The regex without gitleaks' leading `[\\w.-]{0,50}?`: unanchored search makes it moot, and it
+    costs a backtracking pass per position."""
+    return re.sub(r"^(\(\?i\))?\[\\w\.-\]\{0,50\}\?", r"\1", rx)
+
+
+def convert(toml_path: Path, commit: str) -> list[dict]:
+    import hyperscan
+
+    data = tomllib.loads(toml_path.read_text())
+    rules = []
+    for r in data["rules"]:
+        if r["id"] in SKIP or "regex" not in r or r.get("path"):
+            continue
+        rx = prefilter_of(go_to_python(r["regex"]))
+        caseless = rx.startswith("(?i)")
+        if caseless:
+            rx = rx[4:]
+        re.compile(rx)
+        db = hyperscan.Database()
+        flags = hyperscan.HS_FLAG_CASELESS if caseless else 0
+        try:
+            db.compile(expressions=[rx.encode()], ids=[0], elements=1, flags=[flags])
+        except hyperscan.error:
+            db.compile(expressions=[rx.encode()], ids=[0], elements=1, flags=[flags | hyperscan.HS_FLAG_PREFILTER])
+        rule = {"id": r["id"], "regex": rx}
+        if caseless:
+            rule["caseless"] = True
+        if r.get("keywords"):
+            rule["keywords"] = r["keywords"]    # gitleaks scans a rule only where one of these occurs
+        if r.get("secretGroup"):
+            rule["group"] = r["secretGroup"]
+        if r.get("entropy"):
+            rule["entropy"] = r["entropy"]
+        # Assignment-shaped rules (name = value) need the provider's name nearby: a lower score.
+        rule["score"] = 0.8 if r["regex"].startswith("(?i)[\\w.-]{0,50}?") else 0.9
+        rules.append(rule)
+    header = {"source": "https://github.com/gitleaks/gitleaks config/gitleaks.toml", "commit": commit,
+              "licence": "MIT", "rules": rules}
+    return header
+
+
+def main(argv: list[str]) -> int:
+    doc = convert(Path(argv[0]), argv[1] if len(argv) > 1 else "unknown")
+    out = HERE / "gitleaks.yaml"
+    out.write_text("# Generated by refresh.py from gitleaks' rule definitions (MIT). Edit SKIP there, not this file.\n"
+                   + yaml.safe_dump(doc, sort_keys=False, width=200, allow_unicode=True))
+    print(f"{len(doc['rules'])} rules -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
