@@ -130,7 +130,7 @@ def test_kt_report_writes_self_contained_html_with_charts(spend_db, tmp_path):
     r = CliRunner().invoke(cli, ["report", "--db", str(spend_db), "--out", str(out)])
     assert r.exit_code == 0, r.output
     html = out.read_text()
-    assert html.count("<svg") == 2                      # spend over time + verdicts
+    assert html.count("<svg") == 3                      # redactions, spend over time, verdicts
     assert "alice" in html and "bob" in html and ">block<" in html
     assert "<script" not in html and "src=" not in html.replace("src=x", "")   # no external resources
     assert "<img src=x" not in html and "&lt;img src=x" in html                # names are escaped

@@ -155,6 +155,78 @@ class EventStore:
         return {v or "(none)": n for v, n in self.conn.execute(sql, [since] if since else [])}
 
 
+    # -- the team lead's view (kt report) --------------------------------------------------------
+    def acted_rows(self, since: str | None = None) -> list[dict]:
+        """Decisions where at least one policy did not allow, with what the report needs to tell
+        a new finding from one re-found in history Codex resent."""
+        sql = ("SELECT id, timestamp, developer, key_fingerprint, session_id, verdict, policies, request_format, "
+               "request_skeleton FROM events WHERE event_type = 'decision' AND flagged_by IS NOT NULL"
+               + (" AND timestamp >= ?" if since else "") + " ORDER BY seq")
+        return [decode(dict(r)) for r in self.conn.execute(sql, [since] if since else [])]
+
+    def developer_counts(self, since: str | None = None) -> list[dict]:
+        """Requests, blocks, redacts and spend per raw developer value (a name or a kf_ fingerprint)."""
+        sql = ("SELECT COALESCE(developer, key_fingerprint, '(unknown)') AS key, COUNT(*) AS requests, "
+               "SUM(verdict = 'block') AS blocked, SUM(verdict = 'redact') AS redacted, "
+               "COALESCE(SUM(cost_usd), 0) AS cost_usd FROM events WHERE event_type = 'decision'"
+               + (" AND timestamp >= ?" if since else "") + " GROUP BY key")
+        return [dict(r) for r in self.conn.execute(sql, [since] if since else [])]
+
+    def fingerprints_seen(self) -> dict[str, set[str]]:
+        """{kf_ fingerprint: names it was used under}, for callers a rule named (token, header, proxy auth)."""
+        out: dict[str, set[str]] = {}
+        for fp, dev in self.conn.execute(
+                "SELECT DISTINCT key_fingerprint, developer FROM events WHERE key_fingerprint IS NOT NULL "
+                "AND developer IS NOT NULL AND developer != key_fingerprint"):
+            out.setdefault(fp, set()).add(dev)
+        return out
+
+    def history_item(self, row: dict, where: str | None, cache: dict) -> str | None:
+        """The content hash of the history item a finding's `where` (`input[3].output`) points at, so
+        an item found again when Codex resends it on the next turn is recognised."""
+        m = _WHERE_ITEM.match(where or "")
+        if not m or row.get("request_format") != items_mod.FORMAT or not row.get("request_skeleton"):
+            return None
+        skel = cache.get(row["id"])
+        if skel is None:
+            try:
+                skel = cache[row["id"]] = json.loads(row["request_skeleton"])
+            except ValueError:
+                return None
+        ref, i = skel.get(m.group(1)), int(m.group(2))
+        if not isinstance(ref, dict):
+            return None
+        if "$kt_items" in ref:
+            hashes = ref["$kt_items"]
+        elif "$kt_chunks" in ref and i // items_mod.CHUNK < len(ref["$kt_chunks"]):
+            chunk = ref["$kt_chunks"][i // items_mod.CHUNK]
+            if chunk not in cache:
+                cache[chunk] = json.loads(self.item(chunk) or "[]")
+            hashes, i = cache[chunk], i % items_mod.CHUNK
+        else:
+            return None
+        return hashes[i] if i < len(hashes) else None
+
+
+_WHERE_ITEM = re.compile(r"^(input|messages)\[(\d+)\]")
+
+
+def fingerprint_names(tokens_path: str | Path | None = None, key_names: dict | None = None,
+                      seen: dict[str, set[str]] | None = None) -> dict[str, str]:
+    """{kf_ fingerprint: developer name}: from `identity.key_fingerprints` of a config, from the
+    tokens table (a gateway token's fingerprint is kf_ + the first 12 hex of its stored SHA-256),
+    and from the audit trail itself when a key was only ever used under one name. First wins."""
+    from ..identity import TokenStore
+    names: dict[str, str] = dict(key_names or {})
+    store_ = TokenStore(tokens_path)
+    if store_.path.exists():
+        for token_hash, (name, _exp, _rev) in store_.table().items():
+            names.setdefault("kf_" + token_hash[:12], name)
+    for fp, devs in (seen or {}).items():
+        if len(devs) == 1:
+            names.setdefault(fp, next(iter(devs)))
+    return names
+
 def redactions(row: dict) -> list[dict]:
     """What was redacted: type, placeholder, where, by which policy. Never the value."""
     out = []

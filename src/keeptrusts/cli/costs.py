@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import click
 
 from ..audit import report as report_mod
+from ..audit.queries import fingerprint_names
 from ._audit_common import db_option, open_store, time_arg
+
+SPEND_COLUMNS = ("requests", "blocked", "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
+                 "cost_usd")
 
 
 @click.command()
@@ -26,6 +31,8 @@ def costs(by: str, since: str, until: str | None, db: str | None, as_json: bool)
     store = open_store(db)
     since_t = None if since == "all" else time_arg(since, "--since")
     rows = store.spend(by, since_t, time_arg(until, "--until"))
+    if by == "developer":       # kf_ fingerprints under the name their gateway token gives them
+        rows = report_mod.merge_by_name(rows, developer_names(store, None, None), SPEND_COLUMNS)
     if as_json:
         click.echo(json.dumps({"by": by, "since": since_t, "rows": rows,
                                "total_usd": round(sum(r["cost_usd"] for r in rows), 6)}, indent=2))
@@ -55,17 +62,66 @@ def costs(by: str, since: str, until: str | None, db: str | None, as_json: bool)
               show_default=True, help="HTML file to write")
 @click.option("--since", default="30d", show_default=True, help="Period covered: 7d, 30d... or 'all'")
 @db_option
-def report(out: str, since: str, db: str | None) -> None:
-    """Write a self-contained HTML page: spend per developer over time, verdict counts, spend tables."""
+@click.option("--tokens-db", default=None, type=click.Path(dir_okay=False),
+              help="Gateway tokens, to name kf_ key fingerprints [default: $KEEPTRUSTS_TOKENS_DB or "
+                   "~/.keeptrusts/tokens.db]")
+@click.option("--policy-config", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Also name fingerprints from this config's identity.key_fingerprints")
+def report(out: str, since: str, db: str | None, tokens_db: str | None, policy_config: str | None) -> None:
+    """Write a self-contained HTML page for a team lead: per developer (by name) requests, blocks,
+    redacted values, injection and firewall hits and spend; the top blocked rules; redactions per
+    developer and type; injection and firewall hits per day; spend per developer per day; verdicts.
+    """
     store = open_store(db)
     since_t = None if since == "all" else time_arg(since, "--since")
+    names = developer_names(store, tokens_db, policy_config)
+    developers = report_mod.merge_by_name(store.developer_counts(since_t), names,
+                                          ("requests", "blocked", "redacted", "cost_usd"))
+    daily = _daily_named(store.daily_by_developer(since_t), names)
     html = report_mod.render(
-        daily=store.daily_by_developer(since_t), verdicts=store.verdict_counts(since_t),
-        by_developer=store.spend("developer", since_t), by_model=store.spend("model", since_t),
-        since=since_t, db=str(store.db_path),
-        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+        daily=daily, verdicts=store.verdict_counts(since_t),
+        by_developer=report_mod.merge_by_name(store.spend("developer", since_t), names, SPEND_COLUMNS),
+        by_model=store.spend("model", since_t), since=since_t, db=str(store.db_path),
+        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        view=report_mod.team_view(store, since_t, names),
+        developer_counts=developers, names_note=_names_note(developers))
     Path(out).write_text(html, encoding="utf-8")
     click.echo(f"Wrote {out} ({len(html):,} bytes)")
+
+
+def developer_names(store, tokens_db: str | None, policy_config: str | None) -> dict[str, str]:
+    key_names = {}
+    if policy_config:
+        from ..config import ConfigError, load_config
+        try:
+            cfg = load_config(policy_config)
+        except ConfigError as exc:
+            raise click.ClickException(exc.first_line()) from None
+        key_names = ((cfg.raw or {}).get("identity") or {}).get("key_fingerprints") or {}
+    try:
+        return fingerprint_names(tokens_db, key_names, store.fingerprints_seen())
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read the tokens database {tokens_db or 'tokens.db'}: {exc} "
+                                   "(pass --tokens-db PATH)") from None
+
+
+def _daily_named(daily: list[dict], names: dict[str, str]) -> list[dict]:
+    out: dict[tuple[str, str], dict] = {}
+    for r in daily:
+        dev = names.get(r["developer"], r["developer"])
+        cur = out.setdefault((r["day"], dev), {"day": r["day"], "developer": dev, "cost_usd": 0.0, "requests": 0})
+        cur["cost_usd"] += r["cost_usd"]
+        cur["requests"] += r["requests"]
+    return sorted(out.values(), key=lambda r: (r["day"], r["developer"]))
+
+
+def _names_note(developers: list[dict]) -> str:
+    unnamed = [r["key"] for r in developers if str(r["key"]).startswith("kf_")]
+    if not unnamed:
+        return "Developers are named by their gateway tokens, identity headers or identity.key_fingerprints."
+    return (f"{len(unnamed)} developer{'s' if len(unnamed) != 1 else ''} show as a key fingerprint (kf_...): "
+            "give each a gateway token (kt tokens create NAME) or name the key in identity.key_fingerprints "
+            "(and pass --policy-config).")
 
 
 def register(cli: click.Group) -> None:
