@@ -141,3 +141,24 @@ def test_read_only_audit_database_refuses_to_start_with_a_clear_error(tmp_path, 
     log = gw.log_text()
     assert f"cannot open audit db {small_disk / 'audit.db'}" in log and "readonly" in log
     assert "Traceback" not in log
+
+
+def test_database_deleted_while_running_fails_closed(tmp_path):
+    """Issue 15: an agent deletes the audit db while the gateway runs. Nothing more could be recorded
+    (the rows would go to an unlinked file), so requests are refused with 503, /health says why, and
+    the request never reaches the upstream."""
+    with FakeOpenAI() as fake:
+        gw = start(tmp_path, fake, tmp_path / "audit.db")
+        try:
+            assert post(gw.port, "hello")[0] == 200
+            for suffix in ("", "-wal", "-shm"):
+                os.unlink(f"{gw.audit_db}{suffix}")
+            outcomes = [post(gw.port, f"after-delete-{n}") for n in range(3)]
+            assert all(status == 503 for status, _ in outcomes), outcomes
+            assert any("was deleted while the gateway runs" in body["error"]["message"] for _, body in outcomes)
+            assert "after-delete-2" not in fake.all_text()
+            h = health(gw)
+            assert h["status"] == "degraded" and not h["audit"]["healthy"]
+            assert "deleted" in h["audit"]["last_error"]
+        finally:
+            gw.stop()

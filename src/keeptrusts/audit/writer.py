@@ -116,8 +116,8 @@ def create_private(path: Path) -> None:
                 os.chmod(p, 0o600)
         except FileNotFoundError:
             pass
-        except PermissionError:
-            log.warning("audit db file %s is readable by other users and is not ours to chmod", p)
+        except OSError as exc:     # not ours, or a read-only filesystem: SQLite then says what it can do
+            log.warning("audit db file %s is readable by other users and cannot be made private: %s", p, exc)
 
 
 def _keyed_by_target(overrides: dict | None) -> dict:
