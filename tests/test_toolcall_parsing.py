@@ -28,7 +28,7 @@ def argvs(script: str, cwd: str = "/ws") -> list[list[str]]:
     ("eval \"rm -rf ~\"", [["eval", "rm -rf ~"], ["rm", "-rf", "~"]]),
     ("sudo -u root rm -rf /", [["sudo", "-u", "root", "rm", "-rf", "/"], ["rm", "-rf", "/"]]),
     ("timeout 10 pytest -x", [["timeout", "10", "pytest", "-x"], ["pytest", "-x"]]),
-    ("find / -name x -exec rm -rf {} \\;", [["find", "/", "-name", "x", "-exec", "rm", "-rf", "{}", ";"], ["rm", "-rf", "{}"]]),
+    ("find / -name x -exec rm -rf {} \\;", [["find", "/", "-name", "x", "-exec", "rm", "-rf", "{}", ";"], ["rm", "-rf", "/**/x"]]),   # {} is the glob of what find matches
     ("xargs rm -rf <<< /", [["xargs", "rm", "-rf"], ["rm", "-rf", "/"]]),
     ("if [ -f x ]; then rm x; fi", [["[", "-f", "x", "]"], ["rm", "x"]]),
     ("for f in *.py; do python $f; done", [["python", DYN + "f" + DYN]]),

@@ -9,6 +9,7 @@ the config (checked first, so a config rule can `allow` what a default would blo
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 import re
 import threading
@@ -40,6 +41,13 @@ DEFAULT_ALLOWED_HOSTS = [
     "github.com", "*.github.com", "*.githubusercontent.com", "gitlab.com", "*.gitlab.com", "bitbucket.org",
     "pypi.org", "upload.pypi.org", "test.pypi.org", "registry.npmjs.org", "registry.yarnpkg.com",
 ]
+DEFAULT_GATEWAY_PORTS = [41002, 41003]
+DEFAULT_GATEWAY_PROCESSES = ["mitmdump", "mitmproxy", "mitmweb", "keeptrusts", "kt gateway"]
+# Infrastructure guard rails: which targets count as production (context names, URL/host globs, env
+# var names). Configurable under `infrastructure.production`.
+DEFAULT_PRODUCTION = {"contexts": ["*prod*", "*production*", "*live*"],
+                      "hosts": ["*prod*", "*production*", "*live*"],
+                      "env_vars": ["*PROD*", "*PRODUCTION*", "*LIVE*"]}
 DEFAULT_PROTECTED_BRANCHES = ["main", "master", "trunk", "develop", "production", "prod", "release", "release/*",
                               "release-*"]
 CWD_RE = re.compile(r"<cwd>\s*([^<\n]+?)\s*</cwd>")
@@ -119,6 +127,13 @@ class AgentFirewall(Policy):
         "sensitive_paths": ListOf(str),
         "workspace": str,
         "role_header": str,
+        # self-protection: the gateway's own files, ports and processes (added to the built-in ones)
+        "protected_paths": ListOf(str),
+        "gateway_ports": ListOf(int),
+        # destructive cloud / cluster / database / repository operations
+        "infrastructure": {"action": Choice("warn", "block", "allow"),
+                           "production_action": Choice("warn", "block", "allow"),
+                           "production": {"contexts": ListOf(str), "hosts": ListOf(str), "env_vars": ListOf(str)}},
     }
 
     def __init__(self, options=None, context=None):
@@ -130,11 +145,22 @@ class AgentFirewall(Policy):
         unknown = disabled - {r.id for r in defaults}
         if unknown and o.get("default_rules", True):
             raise RuleError(f"policy.agent-firewall.disable_rules: no default rule named {', '.join(sorted(unknown))}")
+        infra = o.get("infrastructure") or {}
+        acts = {"infra": infra.get("action", "warn"), "infra-prod": infra.get("production_action",
+                                                                             infra.get("action", "warn"))}
+        defaults = tuple(_with_action(r, acts) for r in defaults)
         self.rules: list[Rule] = user_rules + [r for r in defaults if r.id not in disabled]
+        prod = {k: list(v) + list((infra.get("production") or {}).get(k, [])) for k, v in DEFAULT_PRODUCTION.items()}
         self.lists = {
             "@sensitive": list(sensitive) + list(o.get("sensitive_paths", [])),
             "@allowed_hosts": DEFAULT_ALLOWED_HOSTS + list(o.get("allowed_hosts", [])),
             "@protected_branches": list(o.get("protected_branches", DEFAULT_PROTECTED_BRANCHES)),
+            "@gateway_files": gateway_files(self.context) + list(o.get("protected_paths", [])),
+            "@gateway_ports": DEFAULT_GATEWAY_PORTS + list(o.get("gateway_ports", [])),
+            "@gateway_processes": list(DEFAULT_GATEWAY_PROCESSES),
+            "@production_contexts": prod["contexts"],
+            "@production_hosts": prod["hosts"],
+            "@production_env": prod["env_vars"],
         }
         self.allowed_tools = list(o.get("allowed_tools", []))
         self.blocked_tools = list(o.get("blocked_tools", [])) + list(o.get("denied_tools", []))
@@ -183,8 +209,13 @@ class AgentFirewall(Policy):
             self._remember_added_files(key, actions)
         if not matches:
             return self.allow(phase="tool")
+        for m, src in matches[:8]:   # name the effect each rule judged ("deletes /home/dev via xargs")
+            if m.effects is not None:
+                ctx = Context(judge, self.lists, src)
+                m.effect = m.rule.effect(m.command, m.effects, ctx)
         findings = [Finding(type=m.rule.id, action=BLOCK if m.rule.action == "block" else FLAG, where=f"output[{item.index}]",
-                            rule=m.rule.id, evidence=_show(m.command.text or " ".join(m.command.argv) or src))
+                            rule=m.rule.id, evidence=_show((m.effect + ": " if m.effect else "") +
+                                                           (m.command.text or " ".join(m.command.argv) or src)))
                     for m, src in matches]
         findings.sort(key=lambda f: f.action != BLOCK)   # the blocking findings first, in rule order
         blocking = next(((m, src) for m, src in matches if m.rule.action == "block"), None)
@@ -194,10 +225,12 @@ class AgentFirewall(Policy):
                 session["blocked"] += 1
             shown = _show(src if m.command.via in ("apply_patch",) or len(src) <= MAX_SHOWN else
                           (m.command.text or src))
-            msg = f"Blocked by keeptrusts agent-firewall: {m.rule.id}: {shown}"
+            what = m.effect or m.rule.message   # the effect judged, in words; else what the rule is about
+            msg = f"Blocked by keeptrusts agent-firewall: {m.rule.id}: {_show(what)}: {shown}"
             return self.verdict(BLOCK, m.rule.id, msg, phase="tool", findings=findings)
         m, src = matches[0]
-        return self.verdict(FLAG, m.rule.id, f"keeptrusts agent-firewall warning: {m.rule.id}: {_show(src)}",
+        what = m.effect or m.rule.message
+        return self.verdict(FLAG, m.rule.id, f"keeptrusts agent-firewall warning: {m.rule.id}: {_show(what)}: {_show(src)}",
                             phase="tool", findings=findings)
 
     # ---- tool-name rules, caps, rate limits ------------------------------------------------
@@ -266,6 +299,52 @@ class AgentFirewall(Policy):
     def _workspace(self, exchange: Exchange, session: dict) -> str | None:
         return (self.options.get("workspace") or exchange.meta.get("workspace") or self._find_cwd(exchange)
                 or session.get("workspace") or self.context.workspace)
+
+
+def _with_action(rule: Rule, acts: dict[str, str]) -> Rule:
+    """Infrastructure rules carry a category instead of a fixed action (`infra`, `infra-prod`):
+    warn by default, block where the config (the strict pack) says so."""
+    if rule.action in ("warn", "block", "allow") and not rule.id.startswith("infra-"):
+        return rule
+    want = acts["infra-prod"] if rule.id.startswith("infra-prod-") else acts["infra"]
+    if want == rule.action:
+        return rule
+    import dataclasses
+    return dataclasses.replace(rule, action=want)
+
+
+def gateway_files(context) -> list[str]:
+    """The gateway's own files, which an agent must not write, delete, move or chmod: the state dir
+    (CA key, tokens, HMAC key, audit DB), the running policy file and its directory, the certs dir,
+    and the Codex config that points Codex at the gateway."""
+    out = ["~/.keeptrusts/**", "~/.codex/config.toml", "~/.codex/*.toml", "**/.codex/config.toml",
+           "**/policy-config.yaml", "**/keeptrusts/certs/**", "**/mitmproxy-ca*.pem", "**/mitmproxy-ca*.p12",
+           "~/.mitmproxy/**"]
+    for env in ("KEEPTRUSTS_HOME", "KEEPTRUSTS_STATE_DIR"):
+        if os.environ.get(env):
+            out.append(os.environ[env].rstrip("/") + "/**")
+    for env in ("KEEPTRUSTS_AUDIT_DB",):
+        if os.environ.get(env):
+            out += [os.environ[env], os.environ[env] + "-*"]
+    if os.environ.get("KEEPTRUSTS_CERTS"):
+        out.append(os.environ["KEEPTRUSTS_CERTS"].rstrip("/") + "/**")
+    if os.environ.get("CODEX_HOME"):
+        out.append(os.environ["CODEX_HOME"].rstrip("/") + "/config.toml")
+    if getattr(context, "state_dir", None):
+        out.append(str(context.state_dir).rstrip("/") + "/**")
+    extra = getattr(context, "extra", {}) or {}
+    for key in ("config_path", "policy_config"):
+        if extra.get(key):   # the running policy file and the directory it lives in
+            path = os.path.abspath(str(extra[key]))
+            out.append(path)
+            # its directory too when it is a directory of policies, not a project the agent works in
+            if os.path.basename(os.path.dirname(path)) in ("policies", ".keeptrusts", "keeptrusts", "etc"):
+                out.append(os.path.dirname(path) + "/**")
+    for key in ("audit_db", "certs_dir", "codex_home"):
+        if extra.get(key):
+            v = str(extra[key]).rstrip("/")
+            out += [v, v + "/**"] if key != "audit_db" else [v, v + "-*"]
+    return list(dict.fromkeys(out))
 
 
 def _show(text: str) -> str:

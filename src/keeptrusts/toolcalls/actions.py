@@ -146,12 +146,13 @@ def _shell_action(tool: str, script: str, workdir: str | None, workspace: str | 
                 cmds.append(c)
         cmds += [SimpleCommand(argv, cwd=wd, via="write_stdin code", text=" ".join(argv)) for argv in argvs]
     ops: list[FileOp] = []
-    for c in cmds:
+    for c in list(cmds):
         if c.name in PATCH_TOOLS:
             body = c.stdin_text if c.stdin_text else next((a for a in c.args if looks_like_patch(a)), "")
-            ops.extend(parse_patch(body or ""))
-    if ops:
-        cmds.append(_patch_command(ops, wd))
+            found = parse_patch(body or "")
+            ops.extend(found)
+            if found:   # `cd sub && apply_patch <<'EOF'`: Codex resolves the paths against sub
+                cmds.append(_patch_command(found, c.cwd or wd))
     return Action(tool, "shell", script, cmds, ops, wd)
 
 

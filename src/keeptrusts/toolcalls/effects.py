@@ -24,6 +24,15 @@ VALUE_OPTS = {
              "-o", "--output", "--connect-timeout", "--retry", "-K", "--config"},
     "wget": {"-O", "--output-document", "-o", "--output-file", "--header", "--post-data", "--post-file",
              "--body-data", "--body-file", "-U", "--user-agent", "-P", "--directory-prefix", "-t", "-T"},
+    "pip": {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url", "--extra-index-url",
+            "-t", "--target", "--prefix", "-f", "--find-links", "--python-version", "--platform"},
+    "pip3": {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url", "-t", "--target"},
+    "uv": {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url", "-p", "--python",
+           "--with", "--from"},
+    "npm": {"--prefix", "-w", "--workspace", "--registry", "--tag"},
+    "kill": {"-s", "-n"},
+    "pkill": {"-u", "-U", "-g", "-G", "-P", "-s", "-t", "--signal"},
+    "killall": {"-u", "--user", "-s", "--signal", "-o", "-y"},
     "git": {"-C", "-c", "-m", "--message", "-b", "-B", "--author", "--format", "--pretty", "-n", "--depth"},
     "find": {"-name", "-iname", "-path", "-ipath", "-type", "-maxdepth", "-mindepth", "-mtime", "-newer",
              "-size", "-regex", "-perm", "-user", "-group", "-printf"},
@@ -40,14 +49,79 @@ DEV_TCP_RE = re.compile(r"/dev/(?:tcp|udp)/([^/\s]+)/")
 SAFE_SINKS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/")
 
 
+# Commands whose every positional argument is a file they read (so `cat id_rsa` after `cd ~/.ssh`
+# reads ~/.ssh/id_rsa, with or without a slash in the name).
+READERS = {"cat", "tac", "nl", "head", "tail", "less", "more", "most", "bat", "batcat", "view", "base64", "base32",
+           "basenc", "xxd", "hexdump", "od", "strings", "file", "md5sum", "sha1sum", "sha256sum", "sha512sum",
+           "shasum", "cksum", "b2sum", "wc", "sort", "uniq", "cut", "paste", "fold", "fmt", "pr", "column", "rev",
+           "tr", "iconv", "diff", "cmp", "comm", "jq", "yq", "gpg", "openssl", "zcat", "gzip", "bzip2", "xz", "zstd",
+           "lz4", "source", ".", "expand", "unexpand", "split", "csplit", "look", "nano", "vim", "vi", "nvim", "emacs",
+           "code", "ed", "python", "python3", "node", "perl", "ruby", "bash", "sh", "zsh", "dos2unix", "clip", "pbcopy",
+           "xclip", "xsel", "mail", "mutt", "sendmail", "lp", "lpr", "enscript", "a2ps", "vimdiff", "sqlite3", "ssh-keygen"}
+# First positional is a pattern / program, the rest are files.
+PATTERN_FIRST = {"grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "gawk", "mawk", "zgrep", "look"}
+SIGNAL_COMMANDS = {"kill", "pkill", "killall", "killall5", "fuser", "skill", "slay", "pkexec"}
+SCHEDULERS = {"at", "batch", "crontab", "systemd-run", "launchctl", "schtasks", "anacron"}
+# git config keys whose value is code git runs later (or that redirect where git sends things).
+GIT_CODE_KEYS = re.compile(r"(?i)^(credential\..*helper|core\.(hookspath|fsmonitor|sshcommand|pager|editor|askpass|"
+                           r"gitproxy|worktree)|alias\..*|include\.path|includeif\..*|sequence\.editor|"
+                           r"(diff|merge|filter)\..*\.(command|textconv|clean|smudge|process|driver)|"
+                           r"url\..*\.(insteadof|pushinsteadof)|remote\..*\.(url|pushurl|receivepack|uploadpack)|"
+                           r"http\..*proxy|https?\.proxy|gpg\.program|pager\..*|web\.browser|browser\..*\.cmd)$")
+
+
 @dataclass
 class Effects:
+    """What a command (or a whole script, see `effects`) does. Paths are as written; judges resolve
+    them against the command's cwd and the agent's home."""
     reads: list[str] = field(default_factory=list)
     writes: list[str] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
+    executes: list[str] = field(default_factory=list)  # files run as programs / scripts
+    chmods: list[str] = field(default_factory=list)    # mode / owner / attribute changes
     paths: list[str] = field(default_factory=list)     # every path-like argument
-    hosts: list[str] = field(default_factory=list)
-    sends_data: bool = False
+    hosts: list[str] = field(default_factory=list)     # network destinations
+    sends_data: bool = False                            # local data leaves the machine
+    signals: list[str] = field(default_factory=list)   # "all", "pid:N", "port:N", "name:X", "group"
+    runs_fetched: bool = False                          # executes code that came from the network / a payload
+    persists: list[str] = field(default_factory=list)  # persistent configuration changed ("git config core.hooksPath")
+    via: str = ""                                       # how it was reached (for explanations)
+
+    @property
+    def egress(self) -> bool:
+        """Data leaves the machine (redaction must never restore a secret into such a command)."""
+        return self.sends_data
+
+    @property
+    def destinations(self) -> list[str]:
+        return list(self.hosts)
+
+    def merge(self, other: "Effects") -> None:
+        for f in ("reads", "writes", "deletes", "executes", "chmods", "hosts", "signals", "persists", "paths"):
+            mine = getattr(self, f)
+            mine.extend(x for x in getattr(other, f) if x not in mine)
+        self.sends_data = self.sends_data or other.sends_data
+        self.runs_fetched = self.runs_fetched or other.runs_fetched
+
+    def summary(self) -> list[str]:
+        """One line per effect, for `kt firewall check` and block messages."""
+        out = []
+        for f, verb in (("deletes", "deletes"), ("writes", "writes"), ("chmods", "changes modes of"),
+                        ("reads", "reads"), ("executes", "executes")):
+            v = getattr(self, f)
+            if v:
+                out.append(f"{verb} {', '.join(x.replace(DYN, '$') for x in v[:6])}")
+        if self.signals:
+            out.append(f"signals {', '.join(self.signals)}")
+        if self.runs_fetched:
+            out.append("runs fetched or decoded code")
+        if self.persists:
+            out.append(f"persists {', '.join(self.persists)}")
+        if self.hosts:
+            out.append(("sends data to " if self.sends_data else "contacts ") + ", ".join(self.hosts))
+        elif self.sends_data:
+            out.append("sends data off the machine")
+        return out
 
 
 def positionals(cmd: SimpleCommand) -> list[str]:
@@ -80,6 +154,22 @@ def _option_values(args: list[str], names: tuple[str, ...]) -> list[str]:
                 if nm in ("-d", "-F", "-T"):
                     vals.append(a[2:])
     return vals
+
+
+def _file_args(cmd: SimpleCommand, pos: list[str]) -> list[str]:
+    """Positionals that are files for this command (table-driven, not by their spelling)."""
+    name, args = cmd.name, cmd.args
+    if name in PATTERN_FIRST:
+        has_e = any(a in ("-e", "-f", "--regexp", "--file", "--expression") or a.startswith(("-e", "--regexp="))
+                    for a in args)
+        if name in ("awk", "gawk", "mawk"):
+            has_e = any(a in ("-f", "--file") for a in args)
+        return pos if has_e else pos[1:]
+    if name in ("openssl", "gpg"):
+        return [p for p in pos if looks_like_path(p) or "." in p]
+    if name in ("python", "python3", "node", "perl", "ruby", "bash", "sh", "zsh"):
+        return pos[:1]
+    return pos
 
 
 def looks_like_path(a: str) -> bool:
@@ -154,8 +244,21 @@ def effects_of(cmd: SimpleCommand) -> Effects:
             e.reads.extend(roots)
     elif name == "truncate":
         e.writes.extend(pos)
+    elif name in READERS or name in PATTERN_FIRST:
+        e.reads.extend(p for p in _file_args(cmd, pos) if p and not p.startswith("-"))
+    elif name == "git" and pos[:1] in (["diff"], ["add"], ["show"], ["blame"], ["hash-object"], ["apply"]):
+        e.reads.extend(p for p in pos[1:] if looks_like_path(p) or "." in p)
     else:
         e.reads.extend(p for p in pos if looks_like_path(p))
+    if name in ("chmod", "chown", "chgrp", "chattr", "setfacl", "chflags"):
+        e.chmods.extend(pos[1:])
+    if name in ("tar", "gtar", "bsdtar", "zip", "7z", "rsync"):
+        e.reads.extend(p for p in pos if p not in e.reads)   # an archive of a folder reads all of it
+    _signals(cmd, pos, e)
+    _persistence(cmd, pos, e)
+    if cmd.runs_download or cmd.executes_input() and (cmd.feeds & FETCHERS):
+        e.runs_fetched = True
+    e.via = cmd.via
     # Paths given as option values: `curl -d @file`, `--upload-file f`, `-i key`, `--post-file`.
     for v in _option_values(args, ("-d", "--data", "--data-binary", "--data-urlencode", "--json", "-F", "--form")):
         for part in re.findall(r"(?:^|=)[@<]([^;\s]+)", v):
@@ -167,6 +270,78 @@ def effects_of(cmd: SimpleCommand) -> Effects:
     if name in NET_COMMANDS or (name == "git" and pos[:1] and pos[0] in ("clone", "fetch", "pull", "push", "ls-remote", "remote")):
         _network(cmd, pos, e)
     return e
+
+
+FETCHERS = {"curl", "wget", "fetch", "aria2c", "http", "https", "xh", "nc", "ncat", "socat", "base64-decode",
+            "xxd-decode", "openssl-decode"}
+VCS_OR_URL = re.compile(r"^(git\+|hg\+|svn\+|bzr\+|https?://|git://|ssh://|github:|gitlab:|bitbucket:|gist:)|"
+                        r"\.(tar\.gz|tgz|whl|zip)$|^[\w.-]+/[\w.-]+(#.*)?$")
+INSTALLERS = {"pip": "install", "pip3": "install", "pipx": "install", "uv": "install", "poetry": "add", "npm": "install",
+              "pnpm": "add", "yarn": "add", "bun": "add", "gem": "install", "cargo": "install", "go": "install"}
+
+
+def _signals(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:
+    """Which processes a command signals: "all" (kill -1, killall5, pkill -u me), a port, a name."""
+    name, args = cmd.name, cmd.args
+    if name == "kill":
+        rest = list(args)
+        if rest[:1] and rest[0] in ("-s", "-n", "--signal"):
+            rest = rest[2:]
+        elif len(rest) > 1 and re.fullmatch(r"-(\d+|[A-Za-z]+[A-Za-z0-9+-]*)", rest[0]):
+            rest = rest[1:]   # the signal: -9, -KILL, -SIGTERM, -RTMIN+1
+        elif len(rest) == 1 and re.fullmatch(r"-([2-9]\d*|1\d+|[A-Z]+[A-Z0-9+-]*)", rest[0]):
+            rest = []         # `kill -9` alone: a signal, the pids come later (xargs)
+        if rest[:1] == ["--"]:
+            rest = rest[1:]
+        if any(a in ("-l", "-L", "--list") for a in args[:1]):
+            rest = []
+        for t in rest:
+            if t in ("-1", "0", "-0"):
+                e.signals.append("all" if t == "-1" else "group")
+            elif DYN in t:
+                e.signals.append("pid:?")
+            else:
+                e.signals.append(f"pid:{t}")
+    elif name == "killall5":
+        e.signals.append("all")
+    elif name in ("pkill", "killall", "skill", "slay"):
+        if any(a in ("-u", "-U", "--user", "-e") for a in args) and not pos[1:] and len(pos) <= 1 or \
+                any(p in (".", ".*", "^", "") for p in pos):
+            e.signals.append("all")
+        e.signals.extend(f"name:{p}" for p in pos)
+    elif name == "fuser" and any(a.startswith("-") and "k" in a[1:] and not a.startswith("--") for a in args):
+        for p in pos:
+            m = re.match(r"^(\d+)/(tcp|udp)$|^:(\d+)$", p)
+            e.signals.append(f"port:{m.group(1) or m.group(3)}" if m else f"file:{p}")
+    elif name in ("systemctl", "service", "launchctl", "docker", "podman") and \
+            any(a in ("stop", "kill", "disable", "mask", "unload", "bootout", "remove", "rm") for a in pos[:2]):
+        e.signals.extend(f"name:{p}" for p in pos[1:])
+
+
+def _persistence(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:
+    """Configuration that outlives the command: git config keys that run code, schedulers, services,
+    packages installed straight from a URL or repository (their build scripts run now)."""
+    name, args = cmd.name, cmd.args
+    if name == "git" and pos[:1] == ["config"]:
+        keys = [p for p in pos[1:2] if "." in p]
+        for k in keys:
+            if GIT_CODE_KEYS.match(k) and not any(a in ("--get", "--get-all", "-l", "--list", "--unset", "--get-regexp")
+                                                 for a in args):
+                scope = "global" if any(a in ("--global", "--system") for a in args) else "repo"
+                e.persists.append(f"git config ({scope}) {k}")
+    elif name in SCHEDULERS and not any(a in ("-l", "-q", "list", "print", "-h", "--help") for a in args):
+        if name != "launchctl" or any(a in ("load", "bootstrap", "submit", "enable") for a in pos[:1]):
+            e.persists.append(f"scheduled job ({name})")
+    elif name == "systemctl" and any(a in ("enable", "link", "edit", "preset", "set-environment") for a in pos[:1]):
+        e.persists.append(f"service ({' '.join(pos[:2])})")
+    base = INSTALLERS.get(name)
+    if base and pos[:1] and pos[0] in (base, "install", "add", "i") or (name == "uv" and pos[:2] == ["pip", "install"]):
+        specs = pos[1:] if name != "uv" or pos[:1] != ["pip"] else pos[2:]
+        specs += _option_values(args, ("-e", "--editable"))
+        for sp in specs:
+            if VCS_OR_URL.search(sp) and not sp.startswith((".", "/")) and not (name in ("go", "cargo") and "/" in sp
+                                                                           and "://" not in sp):
+                e.runs_fetched = True   # its setup.py / install scripts run now, from wherever the URL says
 
 
 def _network(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:

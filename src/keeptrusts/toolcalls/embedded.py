@@ -13,7 +13,7 @@ import re
 _STR = r"""(?:[rbfu]{0,2})(?:'''(?P<q3>.*?)'''|\"\"\"(?P<d3>.*?)\"\"\"|'(?P<q>(?:\\.|[^'\\\n])*)'|"(?P<d>(?:\\.|[^"\\\n])*)"|`(?P<t>(?:\\.|[^`\\])*)`)"""
 _PATHARG = r"\(\s*(?:os\.path\.expanduser\(\s*|Path\(\s*|pathlib\.Path\(\s*)?" + _STR
 
-SHELL_CALL = re.compile(r"(?:\bos\.(?:system|popen)|\bsubprocess\.(?:run|call|check_call|check_output|Popen|getoutput|"
+SHELL_CALL = re.compile(r"(?:\bos\.(?:system|popen)|\bIO\.popen|\bKernel\.(?:system|spawn|exec)|\bOpen3\.\w+|\bspawn|\bexec|\bpopen|\bsubprocess\.(?:run|call|check_call|check_output|Popen|getoutput|"
                         r"getstatusoutput)|\bcommands\.getoutput|\b(?:child_process\.)?(?:exec|execSync)|\bsystem|"
                         r"\bpty\.spawn|\bshell_exec|\bpassthru)\s*\(\s*" + _STR, re.S)
 ARGV_CALL = re.compile(r"(?:\bsubprocess\.(?:run|call|check_call|check_output|Popen)|\bos\.exec[lv]p?e?|"
@@ -42,12 +42,22 @@ def _lit(m: re.Match) -> str:
 BACKTICKS = re.compile(r"`((?:\\.|[^`\\])*)`|%x\(([^)]*)\)|\bqx\(([^)]*)\)")
 
 
+AWK_PIPE = re.compile(r"\|\s*(?:&\s*)?" + _STR, re.S)            # print ... | "sh"
+AWK_GETLINE = re.compile(_STR + r"\s*\|\s*getline", re.S)          # "cmd" | getline
+VIM_SHELL = re.compile(r"\b(?:system|systemlist|jobstart|termopen)\s*\(\s*" + _STR, re.S)
+
+
 def embedded_commands(code: str, lang: str = "python") -> tuple[list[str], list[list[str]]]:
     """(shell scripts, argv lists) that `code` would run or amounts to. In ruby and perl a
-    backtick string (or %x(), qx()) runs a shell; in JavaScript it is only a string."""
+    backtick string (or %x(), qx()) runs a shell; in JavaScript it is only a string. In awk,
+    `print | "sh"` and `"cmd" | getline` run a shell too."""
     scripts = [_lit(m) for m in SHELL_CALL.finditer(code)]
-    if lang in ("ruby", "perl"):
+    if lang in ("ruby", "perl", "php"):
         scripts += [next(g for g in m.groups() if g is not None) for m in BACKTICKS.finditer(code)]
+    if lang == "awk":
+        scripts += [_lit(m) for m in AWK_PIPE.finditer(code)] + [_lit(m) for m in AWK_GETLINE.finditer(code)]
+    if lang == "vim":
+        scripts += [_lit(m) for m in VIM_SHELL.finditer(code)]
     argvs: list[list[str]] = []
     for m in ARGV_CALL.finditer(code):
         parts = re.findall(r"'((?:\\.|[^'\\])*)'|\"((?:\\.|[^\"\\])*)\"", m.group(1))
@@ -60,3 +70,69 @@ def embedded_commands(code: str, lang: str = "python") -> tuple[list[str], list[
         path = _lit(m)
         argvs.append(["tee", path] if WRITE_MODE.match(code, m.end()) else ["cat", path])
     return [s for s in scripts if s], argvs
+
+
+# ---- worst case: code we cannot follow, judged by the effects its words allow ----------------
+HOME_REF = re.compile(r"os\.homedir\(\)|\$ENV\{\s*['\"]?HOME|ENV\[\s*['\"]HOME|ENVIRON\[\s*['\"]HOME|expanduser\(|"
+                      r"Path\.home\(\)|process\.env\.HOME|process\.env\[['\"]HOME|\bDir\.home\b|getenv\(\s*['\"]HOME|"
+                      r"environ(?:\.get\(|\[)\s*['\"]HOME|\$HOME\b|\$\{HOME\}|\bHOME\b|File\.expand_path\(\s*['\"]~|"
+                      r"['\"]~/?['\"]|\bglob\(['\"]~|\$_SERVER\[['\"]HOME|homedir|home_dir|user\.home")
+ROOT_REF = re.compile(r"""['"]/\*?['"]""")
+DELETE_PRIM = re.compile(r"rm\s+-[a-zA-Z]*[rRf]|\brmtree\b|\brmSync\b|\brmdirSync\b|\brm_rf\b|\brm_r\b|\bremove_tree\b|"
+                         r"\bunlinkSync\b|\brimraf\b|\bremovedirs\b|\bfs\.rm\b|\bpromises\.rm\b|\bunlink\b|\brmdir\b|"
+                         r"\bos\.remove\b|\bdelete_tree\b|\bdeleteRecursively\b|\bFileUtils\.rm\w*|\bremove_dir_all\b|"
+                         r"\bshutil\.rmtree\b|\bFile::Path\b|\bRemove-Item\b|\bdel\s+/")
+FETCH_PRIM = re.compile(r"\burlopen\b|\burllib\b|\brequests\.(?:get|post)\b|\bhttpx\b|\bhttp\.client\b|\bfetch\s*\(|"
+                        r"\bhttps?\.get\b|\baxios\b|LWP|HTTP::Tiny|\bget\(\s*['\"]https?:|open-uri|Net::HTTP|"
+                        r"URI\.open|\bcurl\b|\bwget\b|file_get_contents\(\s*['\"]https?:|\bsocket\b|Invoke-WebRequest|"
+                        r"\biwr\b|DownloadString|\bnew\s+WebClient|https?://")
+EVAL_PRIM = re.compile(r"\bexec\s*\(|\beval\b|\bFunction\s*\(|\bvm\.run\w*|\binstance_eval\b|\bmarshal\.loads\b|"
+                       r"\bpickle\.loads?\b|"
+                       r"\|\s*(?:ba|z|da)?sh\b|\bsystem\s*\(|\bexecSync\b|\bpopen\b|\bIEX\b|Invoke-Expression|"
+                       r"\bimportlib\b|\b__import__\b|\brequire\s*\(\s*[a-zA-Z_]|\bruby\s+-e|\bsh\s+-c|\bbash\s+-c")
+KILL_ALL = re.compile(r"\b(?:os|process|Process)\.kill\s*\(\s*-1\b|\bkill\s*\(?\s*['\"]?(?:9|KILL|SIGKILL|TERM|15)['\"]?\s*,\s*-1\b|"
+                      r"\bkill\s+-(?:9|KILL|s\s+KILL)\s+-1\b|\bkillpg\s*\(\s*0|\bProcess\.kill\([^,]+,\s*-1\)")
+SECRET_FILE = re.compile(r"(?:~|HOME|homedir\(\)|home\(\)|\bhome)?[^'\"\n]{0,20}?['\"]?\s*[,+]?\s*['\"]?/?"
+                         r"(\.ssh/[\w.*-]+|\.aws/(?:credentials|config)|\.netrc|\.git-credentials|\.kube/config|"
+                         r"\.docker/config\.json|\.npmrc|\.pypirc|\.config/gh/hosts\.yml|\.codex/auth\.json|\.gnupg/[\w.*-]*|"
+                         r"\.keeptrusts/[\w.*-]*|\.password-store/[\w.*/-]*)")
+STARTUP_FILE = re.compile(r"(\.bashrc|\.bash_profile|\.zshrc|\.zprofile|\.profile|\.ssh/authorized_keys|\.gitconfig|"
+                          r"\.codex/config\.toml)")
+WRITE_PRIM = re.compile(r"""\bwrite|\bappend|open\([^)]*,\s*['"][wa]|>>|\bputs\b|\bprint\s+\w+\s|File\.open\([^)]*['"][wa]|"""
+                        r"\bfputs\b|file_put_contents|Add-Content|Set-Content|Out-File")
+URL_LIT = re.compile(r"https?://[^\s'\"`)]+")
+
+
+class WorstCase:
+    def __init__(self) -> None:
+        self.argvs: list[list[str]] = []
+        self.runs_fetched = False
+
+
+def worst_case(code: str, lang: str = "python") -> WorstCase:
+    """Effects code may have even when its strings are built at run time: `rmtree($ENV{HOME})` is a
+    delete of home, `exec(urlopen(u).read())` runs fetched code, a secret file named next to a
+    network call is sent out."""
+    wc = WorstCase()
+    if len(code) > 20_000:
+        code = code[:20_000]
+    deletes = DELETE_PRIM.search(code)
+    if deletes and HOME_REF.search(code):
+        wc.argvs.append(["rm", "-rf", "~"])
+    if deletes and ROOT_REF.search(code):
+        wc.argvs.append(["rm", "-rf", "/"])
+    fetch = FETCH_PRIM.search(code)
+    if fetch and EVAL_PRIM.search(code, fetch.start()):
+        wc.runs_fetched = True
+    if KILL_ALL.search(code):
+        wc.argvs.append(["kill", "-9", "-1"])
+    secrets = ["~/" + m.group(1) for m in SECRET_FILE.finditer(code)]
+    for path in dict.fromkeys(secrets):
+        wc.argvs.append(["cat", path])
+        if fetch:
+            url = URL_LIT.search(code)
+            wc.argvs.append(["curl", "--data-binary", "@" + path, url.group(0) if url else "\x00host\x00"])
+    if WRITE_PRIM.search(code):
+        for m in STARTUP_FILE.finditer(code):
+            wc.argvs.append(["tee", "-a", "~/" + m.group(1)])
+    return wc

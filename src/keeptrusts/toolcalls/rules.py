@@ -13,9 +13,12 @@ from .paths import PathJudge
 from .shell import DYN, SimpleCommand
 
 ACTIONS = ("block", "warn", "allow")
-PATH_KEYS = ("paths", "reads", "writes", "deletes")
+PATH_KEYS = ("paths", "reads", "writes", "deletes", "executes", "chmods")
+EFFECT_KEYS = ("signals", "persists", "runs_fetched", "production")
 MATCH_KEYS = ("command", "not_command", "subcommand", "flags", "args", "not_args", "argv", "text", "script",
-              "fed_by", "executes_input", "via", "assigns", "dynamic", "branch", "network") + PATH_KEYS
+              "fed_by", "executes_input", "via", "assigns", "dynamic", "branch", "network") + PATH_KEYS + EFFECT_KEYS
+VERBS = {"paths": "touches", "reads": "reads", "writes": "writes", "deletes": "deletes", "executes": "executes",
+         "chmods": "changes the mode of"}
 
 
 LIST_KEYS = ("command", "not_command", "subcommand", "flags", "args", "not_args", "fed_by", "via", "assigns")
@@ -137,9 +140,42 @@ class Rule:
                 return False
         if "network" in m and not _network_matches(eff, m["network"], ctx):
             return False
+        if "runs_fetched" in m and bool(m["runs_fetched"]) != eff.runs_fetched:
+            return False
+        if "persists" in m and not (eff.persists if m["persists"] in (True, "any") else
+                                    any(re.search(str(m["persists"]), p) for p in eff.persists)):
+            return False
+        if "signals" in m and not _signals_match(eff.signals, m["signals"], cmd, ctx):
+            return False
+        if "production" in m and bool(m["production"]) != _is_production(cmd, ctx):
+            return False
         return True
 
-    def _paths_match(self, paths: list[str], spec: Any, cmd: SimpleCommand, ctx: Context) -> bool:
+    def effect(self, cmd: SimpleCommand, eff: Effects, ctx: Context) -> str:
+        """The effect this (matching) rule is about, in words: "deletes /home/dev via xargs"."""
+        m, parts = self.match, []
+        for key in PATH_KEYS:
+            if key in m:
+                hit = self._paths_match(getattr(eff, key), m[key], cmd, ctx, want_path=True)
+                if isinstance(hit, str):
+                    parts.append(f"{VERBS[key]} {hit}")
+        if "signals" in m and eff.signals:
+            parts.append("signals " + ", ".join("every process" if s == "all" else s for s in eff.signals))
+        if "persists" in m and eff.persists:
+            parts.append("persists " + ", ".join(eff.persists))
+        if m.get("runs_fetched") or (m.get("executes_input") and cmd.feeds):
+            src = sorted(f for f in cmd.feeds if f in _FETCH_NAMES) or ([] if "(worst case)" in cmd.via else sorted(cmd.feeds))
+            parts.append("runs code " + (f"from {', '.join(src)}" if src else "fetched from the network"))
+        if "network" in m and (eff.hosts or eff.sends_data):
+            parts.append(("sends data to " if eff.sends_data else "contacts ") + (", ".join(eff.hosts) or "the network"))
+        if not parts:
+            return ""
+        via = cmd.via.replace(" (worst case)", "")
+        return "; ".join(parts) + (f" via {via}" if via else "") + \
+            (" (judged by the worst its code allows)" if "(worst case)" in cmd.via else "")
+
+    def _paths_match(self, paths: list[str], spec: Any, cmd: SimpleCommand, ctx: Context,
+                     want_path: bool = False) -> "bool | str":
         if not paths:
             return False
         globs, keyword, outside, except_, contains = None, None, False, [], None
@@ -164,17 +200,17 @@ class Rule:
             if except_ and j.matches(r, except_):
                 continue
             if keyword == "outside_workspace" and j.outside_workspace(r):
-                return True
+                return r if want_path else True
             if keyword == "system" and j.is_system(r):
-                return True
+                return r if want_path else True
             if keyword == "workspace_root" and j.is_workspace_root(r):
-                return True
+                return r if want_path else True
             if keyword == "any":
-                return True
+                return r if want_path else True
             if globs is not None and j.matches(r, globs) and (not outside or j.outside_workspace(r)):
-                return True
+                return r if want_path else True
             if contains and not j.inside_workspace(r) and j.contains(r, contains):
-                return True
+                return r if want_path else True
         return False
 
 
@@ -239,6 +275,58 @@ def _network_matches(eff: Effects, spec: dict, ctx: Context) -> bool:
     return True
 
 
+def _signals_match(signals: list[str], spec: Any, cmd: SimpleCommand, ctx: Context) -> bool:
+    """`all` (kill -1, killall5), `gateway` (its port or process, named in the command or what feeds
+    it), `any`, or a list of globs over the signal targets."""
+    if not signals:
+        return False
+    if spec == "any":
+        return True
+    if spec == "all":
+        return "all" in signals or "group" in signals
+    if spec == "gateway":
+        ports = [str(p) for p in ctx.lists.get("@gateway_ports", [])]
+        names = ctx.lists.get("@gateway_processes", [])
+        for s in signals:
+            kind, _, val = s.partition(":")
+            if kind == "port" and val in ports:
+                return True
+            if kind == "name" and any(fnmatch.fnmatchcase(val.lower(), g) or g in val.lower() for g in names):
+                return True
+        text = (cmd.text or "") + " " + ctx.script
+        return any(re.search(rf"(?<![\d]){re.escape(p)}(?![\d])", text) for p in ports) and \
+            any(k in s for s in signals for k in ("pid:", "name:", "port:", "file:")) or \
+            any(n in text.lower() for n in names if len(n) > 3)
+    globs = spec if isinstance(spec, list) else [str(spec)]
+    return any(fnmatch.fnmatchcase(s, g) for s in signals for g in globs)
+
+
+_FETCH_NAMES = {"curl", "wget", "fetch", "aria2c", "http", "https", "xh", "nc", "ncat", "socat", "base64-decode",
+                "xxd-decode", "openssl-decode"}
+URL_HOST = re.compile(r"[a-z][a-z0-9+.-]*://(?:[^/@\s]*@)?([^/:?#\s]+)", re.I)
+ENV_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _is_production(cmd: SimpleCommand, ctx: Context) -> bool:
+    """Does the command target production: a context / namespace / stack / bucket argument matching
+    @production_contexts, a URL host matching @production_hosts, or an env var named like
+    @production_env (`psql "$PROD_DATABASE_URL"`)?"""
+    contexts = ctx.lists.get("@production_contexts", [])
+    hosts = ctx.lists.get("@production_hosts", [])
+    envs = ctx.lists.get("@production_env", [])
+    for a in cmd.args:
+        a_low = a.lower()
+        for h in URL_HOST.findall(a_low):
+            if any(fnmatch.fnmatchcase(h, g.lower()) for g in hosts):
+                return True
+        val = a_low.split("=", 1)[1] if a_low.startswith("--") and "=" in a_low else a_low
+        if "://" not in val and any(fnmatch.fnmatchcase(val, g.lower()) for g in contexts):
+            return True
+    text = cmd.text or ""
+    return any(fnmatch.fnmatchcase(n, g) for n in ENV_REF.findall(text) for g in envs) or \
+        any(fnmatch.fnmatchcase(k, g) for k in cmd.assigns for g in envs)
+
+
 def _host_in(host: str, globs: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(host, g.lower()) for g in globs)
 
@@ -247,6 +335,8 @@ def _host_in(host: str, globs: list[str]) -> bool:
 class Match:
     rule: Rule
     command: SimpleCommand
+    effects: Effects | None = None
+    effect: str = ""        # the effect the rule judged, in words (filled for blocking matches)
 
 
 def judge_commands(rules: list[Rule], tool: str, commands: list[SimpleCommand], ctx: Context) -> list[Match]:
@@ -261,10 +351,10 @@ def judge_commands(rules: list[Rule], tool: str, commands: list[SimpleCommand], 
             if not rule.could_match(names) or not rule.applies_to_tool(tool):
                 continue
             if not rule.match:
-                found.append(Match(rule, cmd))
+                found.append(Match(rule, cmd, eff))
                 continue
             if rule.matches(cmd, eff, ctx, names):
                 if rule.action == "allow":
                     break
-                found.append(Match(rule, cmd))
+                found.append(Match(rule, cmd, eff))
     return found

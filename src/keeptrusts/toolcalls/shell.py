@@ -166,6 +166,7 @@ class ShellParser:
         self._cmds_left = MAX_COMMANDS
         self._work_left = max(MAX_WORK, 8 * len(script))
         self.truncated = False
+        self._procsubs: list[str] = []
         scope = _Scope(cwd, self.home, env)
         scope.written.update(written or {})
         cmds = self._parse(script, scope, via="", depth=0, feeds=set())
@@ -321,9 +322,16 @@ class ShellParser:
                 continue
             if c in "<>" and i + 1 < n and s[i + 1] == "(":
                 inner, j = _balanced(s, i + 1)
+                fd = "/dev/fd/63"
                 if expand:
-                    substs.append(self._parse(inner, scope.child(), via="<()", depth=depth + 1, feeds=set()))
-                out.append("/dev/fd/63")
+                    sub = self._parse(inner, scope.child(), via="<()", depth=depth + 1, feeds=set())
+                    substs.append(sub)
+                    printed = _printed_text(sub)
+                    if printed is not None:   # `source <(echo 'rm -rf ~')`: the file holds that text
+                        fd = f"/dev/fd/{63 - len(self._procsubs)}"
+                        self._procsubs.append(fd)
+                        scope.written[fd] = printed
+                out.append(fd)
                 i = j
                 continue
             out.append(c)
@@ -388,8 +396,12 @@ class ShellParser:
         return DYN + name + DYN
 
     def _command_subst(self, inner: str, scope: _Scope, depth: int, substs: list[list[SimpleCommand]]) -> str:
-        cmds = self._parse(inner, scope.child(), via="$()", depth=depth + 1, feeds=set())
+        sub = scope.child()
+        cmds = self._parse(inner, sub, via="$()", depth=depth + 1, feeds=set())
         substs.append(cmds)
+        known = _path_value([c for c in cmds if c.via == "$()"], sub, scope.home)
+        if known is not None:   # `$(dirname "$PWD")`, `$(cd .. && pwd)`, `$(realpath ~)`
+            return known
         # `$(echo rm)` / `$(printf %s rm)`: the value is known statically.
         top = [c for c in cmds if c.via == "$()"]
         if len(top) == 1 and not top[0].feeds and top[0].name in ("echo", "printf") and not top[0].redirects:
@@ -436,6 +448,18 @@ class ShellParser:
             out.extend(produced)
             # `echo B64 | base64 -d | sh`: decode the payload and judge what it would run.
             for c in produced:
+                if c.name == "xargs" and earlier and c.via == via:
+                    items = _pipe_items(earlier[-1], scope.home)
+                    rest = _strip_xargs(c.args)
+                    if items and rest:   # `echo ~ | xargs rm -rf`: rm -rf gets what echo printed
+                        self._nested_argv(_xargs_argv(c.args, rest, items), c, scope, depth, out, via="xargs",
+                                          extra_feeds=set(c.feeds))
+                    continue
+                if c.name in ("at", "batch") and len(earlier) == 1 and earlier[0].name in ("echo", "printf"):
+                    text = _printed_text(earlier)
+                    if text:   # `echo 'rm -rf ~' | at now`: the job is that script
+                        self._nested_script(text, c, scope, depth, out, via=f"{c.name} job", feeds=set())
+                    continue
                 if c.name == "crontab" and len(earlier) == 1 and earlier[0].name in ("echo", "printf"):
                     # `echo "* * * * * curl x | sh" | crontab -`: judge the jobs' commands
                     for line in " ".join(earlier[0].args).splitlines():
@@ -622,23 +646,75 @@ class ShellParser:
                 scope.downloads[_resolve_rel(f, scope.cwd)] = name
                 scope.downloads[f] = name
             return
-        if re.match(r"(python[0-9.]*|perl|ruby|node|php|source|\.)$", name):
+        if name in ("source", "."):
+            f = args[0] if args else None
+            if f in ("/dev/stdin", "-", "/proc/self/fd/0") and cmd.stdin_text:   # . /dev/stdin <<< 'rm -rf ~'
+                self._nested_script(cmd.stdin_text, cmd, scope, depth, out, via=f"{name} stdin", feeds=set(cmd.feeds))
+            elif f:
+                self._mark_download(cmd, f, scope)
+                self._run_written(cmd, f, scope, depth, out)
+            return
+        if INTERPRETER_RE.match(name):
             code = _inline_code(args)
-            if code is None and cmd.stdin_text and name != "source" and name != ".":
-                code = cmd.stdin_text            # python - <<'EOF' ... EOF
+            if code is None and name.startswith("php"):
+                code = _option_value(args, ("-r",))
+            if code is None and cmd.stdin_text and (not _script_file(args) or _script_file(args) == "-"):
+                code = cmd.stdin_text            # python - <<'EOF' ... EOF, node <<< '...'
             if code:
                 self._embedded(code, cmd, scope, depth, out, via=f"{name} code")
             f = next((a for a in args if not a.startswith("-")), None)
             if f and code is None:
                 self._mark_download(cmd, f, scope)
             return
+        if name in AWKS:
+            code = _awk_program(args)
+            if code:
+                self._embedded(code, cmd, scope, depth, out, via=f"{name} code", lang="awk")
+            return
+        if name in EDITORS:
+            for c in _editor_commands(args):
+                c = c.lstrip(": ")
+                m = re.match(r"(?:silent!?\s*|exe(?:cute)?\s+['\"])?!(.*)", c, re.S)
+                if m:   # vim -c ':!rm -rf ~'
+                    self._nested_script(m.group(1).rstrip("'\""), cmd, scope, depth, out, via=f"{name} -c !",
+                                        feeds=set(cmd.feeds))
+                else:   # vim -c 'call system("...")', :py3 / :lua / :perl code
+                    self._embedded(c, cmd, scope, depth, out, via=f"{name} -c", lang="vim")
+            return
+        if name in ("at", "batch"):
+            f = _option_value(args, ("-f",))
+            if f:
+                self._run_written(cmd, f, scope, depth, out)
+                self._mark_download(cmd, f, scope)
+            elif cmd.stdin_text:   # at now <<< 'rm -rf ~'
+                self._nested_script(cmd.stdin_text, cmd, scope, depth, out, via=f"{name} job", feeds=set(cmd.feeds))
+            return
+        hidden = _hidden_commands(name, args)
+        if hidden:   # tar --checkpoint-action=exec=..., rsync -e, ssh -o ProxyCommand=, git -c core.pager=...
+            for script in hidden:
+                self._nested_script(script, cmd, scope, depth, out, via=f"{name} option", feeds=set(cmd.feeds))
+            if name not in ("git",):
+                return
+        if name == "parallel" and ":::" in args:   # parallel rm -rf ::: ~
+            k = args.index(":::")
+            if args[:k]:
+                self._nested_argv(args[:k] + args[k + 1:], cmd, scope, depth, out, via="parallel")
+            return
         # Wrappers: run the rest of argv as a command.
         if name in WRAPPERS:
+            split = _option_value(args, ("-S", "--split-string")) if name == "env" else None
+            if split:   # env -S 'rm -rf ~'
+                self._nested_script(split, cmd, scope, depth, out, via="env -S", feeds=set(cmd.feeds))
+                return
             rest = _strip_wrapper(name, args)
             if name == "env":
                 while rest and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", rest[0]):
                     rest = rest[1:]
-            if rest:
+            if name == "flock" and len(rest) > 1:
+                rest = rest[1:]   # flock LOCKFILE cmd ...
+            if len(rest) == 1 and " " in rest[0] and name in ("watch", "nohup", "timeout", "flock", "setsid"):
+                self._nested_script(rest[0], cmd, scope, depth, out, via=name, feeds=set(cmd.feeds))
+            elif rest:
                 self._nested_argv(rest, cmd, scope, depth, out, via=name)
             return
         if name in SHELLS or name == "su":
@@ -666,7 +742,10 @@ class ShellParser:
                         if a in (";", "+", "\\;"):
                             break
                         sub.append(a)
-                    if sub:
+                    if sub:   # `{}` is each file found: judged as the glob of what find matches
+                        found = find_matches(cmd)
+                        if any("{}" in a for a in sub):
+                            sub = [a.replace("{}", found[0]) if "{}" in a else a for a in sub] + found[1:]
                         self._nested_argv(sub, cmd, scope, depth, out, via="find -exec")
             return
         if name == "xargs":
@@ -678,14 +757,27 @@ class ShellParser:
             return
 
     def _embedded(self, code: str, parent: SimpleCommand, scope: _Scope, depth: int,
-                  out: list[SimpleCommand], via: str) -> None:
-        from .embedded import embedded_commands
-        lang = "ruby" if parent.name == "ruby" else "perl" if parent.name == "perl" else "python"
+                  out: list[SimpleCommand], via: str, lang: str | None = None) -> None:
+        from .embedded import embedded_commands, worst_case
+        if lang is None:
+            n = parent.name
+            lang = "ruby" if n == "ruby" else "perl" if n == "perl" else "node" if n in ("node", "nodejs", "deno", "bun") \
+                else "php" if n.startswith("php") else "python"
         scripts, argvs = embedded_commands(code, lang)
         for script in scripts:
             self._nested_script(script, parent, scope, depth, out, via=via, feeds=set(parent.feeds))
         for argv in argvs:
             self._nested_argv(argv, parent, scope, depth, out, via=via)
+        # Code we cannot follow is judged by the worst its words allow (home + a delete primitive is
+        # a delete of home; a fetch + an eval runs fetched code).
+        wc = worst_case(code, lang)
+        for argv in wc.argvs:
+            self._nested_argv(argv, parent, scope, depth, out, via=f"{via} (worst case)")
+        if wc.runs_fetched:
+            c = SimpleCommand(["sh"], {}, [], set(parent.feeds) | {"curl"}, None, scope.cwd,
+                              f"{via} (worst case)", parent.text, runs_download=True)
+            self._cmds_left -= 1
+            out.append(c)
 
     @staticmethod
     def _remember_written(cmd: SimpleCommand, scope: _Scope) -> None:
@@ -746,6 +838,180 @@ class ShellParser:
 
 
 # ---- helpers ---------------------------------------------------------------------------
+
+INTERPRETER_RE = re.compile(r"(python[0-9.]*|pypy[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|deno|bun|php[0-9.]*|lua[0-9.]*|"
+                            r"luajit|Rscript|tclsh|wish|jshell|groovy|osascript|pwsh|powershell)$")
+AWKS = {"awk", "gawk", "mawk", "nawk", "busybox-awk"}
+EDITORS = {"vim", "vi", "nvim", "ex", "view", "vimdiff", "gvim", "rvim", "nvi", "elvis", "emacs"}
+
+
+def _option_value(args: list[str], names: tuple[str, ...]) -> str | None:
+    """The value of the first of `names` (`-f X`, `-fX`, `--file=X`)."""
+    for k, a in enumerate(args):
+        for nm in names:
+            if a == nm and k + 1 < len(args):
+                return args[k + 1]
+            if nm.startswith("--") and a.startswith(nm + "="):
+                return a[len(nm) + 1:]
+    return None
+
+
+def _awk_program(args: list[str]) -> str | None:
+    k = 0
+    while k < len(args):
+        a = args[k]
+        if a in ("-f", "--file"):
+            return None
+        if a in ("-F", "-v", "--assign", "--field-separator"):
+            k += 2
+            continue
+        if a == "--":
+            return args[k + 1] if k + 1 < len(args) else None
+        if a.startswith("-") and len(a) > 1:
+            k += 1
+            continue
+        return a
+    return None
+
+
+def _editor_commands(args: list[str]) -> list[str]:
+    """Ex commands an editor runs at start: `-c CMD`, `--cmd CMD`, `+CMD`, emacs `--eval`."""
+    out = []
+    for k, a in enumerate(args):
+        if a in ("-c", "--cmd", "--eval", "-eval", "--execute") and k + 1 < len(args):
+            out.append(args[k + 1])
+        elif a.startswith("+") and len(a) > 1 and not a[1:].isdigit():
+            out.append(a[1:])
+        elif a.startswith("--eval="):
+            out.append(a[len("--eval="):])
+    return out
+
+
+def _hidden_commands(name: str, args: list[str]) -> list[str]:
+    """Shell commands a program runs because an option says so."""
+    out: list[str] = []
+    joined = args
+    if name in ("tar", "gtar", "bsdtar"):
+        for a in joined:
+            m = re.match(r"--(?:checkpoint-action|checkpoint_action)=(?:exec|sleep)?=?(.*)", a, re.S)
+            if m and a.startswith("--checkpoint-action=exec="):
+                out.append(a.split("=", 2)[2])
+            for opt in ("--to-command=", "--use-compress-program=", "--info-script=", "--new-volume-script=",
+                        "--rmt-command=", "--rsh-command="):
+                if a.startswith(opt):
+                    out.append(a[len(opt):])
+        for opt in ("-I", "--use-compress-program", "-F", "--info-script", "--to-command"):
+            v = _option_value(args, (opt,))
+            if v and v not in out:
+                out.append(v)
+    elif name in ("zip",):
+        v = _option_value(args, ("-TT", "--unzip-command"))
+        if v:
+            out.append(v)
+    elif name in ("rsync",):
+        v = _option_value(args, ("-e", "--rsh"))
+        if v:
+            out.append(v)
+    elif name in ("ssh", "scp", "sftp"):
+        for k, a in enumerate(args):
+            val = args[k + 1] if a == "-o" and k + 1 < len(args) else a[2:] if a.startswith("-o") else None
+            if val:
+                m = re.match(r"(?i)(ProxyCommand|LocalCommand|KnownHostsCommand)[ =](.*)", val, re.S)
+                if m:
+                    out.append(m.group(2))
+    elif name == "git":
+        for k, a in enumerate(args):
+            if a == "-c" and k + 1 < len(args):
+                m = re.match(r"(?i)(core\.(?:sshCommand|pager|editor|fsmonitor|askPass)|alias\.[^=]+|"
+                             r"(?:diff|filter|merge)\.[^=]+\.(?:command|textconv|clean|smudge|process|driver)|"
+                             r"credential\.helper|sequence\.editor)=(.*)", args[k + 1], re.S)
+                if m and m.group(2):
+                    out.append(m.group(2)[1:] if m.group(2).startswith("!") else m.group(2))
+    elif name in ("less", "more", "man"):
+        pass
+    return [x for x in out if x]
+
+
+def _printed_text(cmds: list[SimpleCommand]) -> str | None:
+    """The text a lone `echo ...` / `printf ...` prints (None for anything else)."""
+    top = [c for c in cmds if c.argv]
+    if len(top) != 1 or top[0].name not in ("echo", "printf") or top[0].feeds:
+        return None
+    args = [a for a in top[0].args if a not in ("-n", "-e", "-E")]
+    if top[0].name == "printf" and args:
+        fmt, rest = args[0], args[1:]
+        if rest:
+            return " ".join(rest)
+        return fmt.replace("\\n", "\n")
+    return " ".join(args)
+
+
+def _pipe_items(src: SimpleCommand, home: str) -> list[str]:
+    """What a command prints, as the items xargs would read: echo/printf arguments, the paths find or
+    ls would list (as globs under their roots)."""
+    if src.name in ("echo", "printf"):
+        args = [a for a in src.args if a not in ("-n", "-e", "-E")]
+        if src.name == "printf" and args and "%" in args[0]:
+            args = args[1:]
+        return [a for part in args for a in part.replace("\\0", " ").split()]
+    if src.name == "find":
+        return find_matches(src)
+    if src.name in ("ls",):
+        return [a for a in src.args if not a.startswith("-")] or ["*"]
+    return [DYN + "stdin" + DYN]   # unknown lines: still judged (`lsof -ti :41002 | xargs kill`)
+
+
+def find_matches(cmd: SimpleCommand) -> list[str]:
+    """What `find ROOTS -name PAT` prints, as globs: `~/**/*.pem` for `find ~ -name '*.pem'`."""
+    args = cmd.args
+    roots = []
+    for a in args:
+        if a.startswith(("-", "(", "!")):
+            break
+        roots.append(a)
+    names = [args[k + 1] for k, a in enumerate(args[:-1]) if a in ("-name", "-iname")]
+    pat = names[0] if len(names) == 1 else "*"
+    return [r.rstrip("/") + ("/**/" + pat if pat != "*" else "/**") for r in (roots or ["."])]
+
+
+def _xargs_argv(args: list[str], rest: list[str], items: list[str]) -> list[str]:
+    repl = _option_value(args, ("-I", "-i", "--replace"))
+    if repl is None and any(a.startswith("-I") and len(a) > 2 for a in args):
+        repl = next(a[2:] for a in args if a.startswith("-I") and len(a) > 2)
+    if repl:
+        return [a.replace(repl, items[0]) if repl in a else a for a in rest] + items[1:]
+    return rest + items
+
+
+def _path_value(top: list[SimpleCommand], sub: "_Scope", home: str) -> str | None:
+    """The value of `$(pwd)`, `$(dirname X)`, `$(realpath X)`, `$(cd .. && pwd)` when X is known."""
+    cmds = [c for c in top if c.argv and c.name not in ("cd", "pushd")]
+    if len(cmds) != 1 or cmds[0].feeds:
+        return None
+    c = cmds[0]
+    args = [a for a in c.args if not a.startswith("-")]
+    if c.name == "pwd" and not args:
+        return sub.cwd
+    if c.name == "echo" and args == [home]:
+        return home
+    if not args or any(DYN in a for a in args):
+        return None
+
+    def absolute(p: str) -> str | None:
+        if p.startswith("~"):
+            p = home + p[1:]
+        if not p.startswith("/"):
+            if not sub.cwd:
+                return None
+            p = posixpath.join(sub.cwd, p)
+        return posixpath.normpath(p)
+    if c.name == "dirname":
+        a = absolute(args[0]) if args[0].startswith(("/", "~")) or sub.cwd else None
+        return posixpath.dirname(a.rstrip("/")) or "/" if a else None
+    if c.name in ("realpath", "readlink") and (c.name == "realpath" or any(x in c.args for x in ("-f", "-e", "-m"))):
+        return absolute(args[0])
+    return None
+
 
 def _balanced(s: str, i: int) -> tuple[str, int]:
     """s[i] == '('; return (inner text, index after the matching ')'), quote-aware."""
