@@ -151,6 +151,11 @@ def check_config(ctx: Context) -> Check:
                                f"chain {' -> '.join(cfg.chain)}{warn}")
 
 
+def gateway_health(host: str, port: int, timeout: float) -> dict | None:
+    """The /health answer of a Keeptrusts gateway on host:port, or None (nothing there, or not ours)."""
+    return _health(host, port, timeout)
+
+
 def _health(host: str, port: int, timeout: float) -> dict | None:
     conn = http.client.HTTPConnection(_connect_host(host), port, timeout=timeout)
     try:

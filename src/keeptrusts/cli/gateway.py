@@ -8,15 +8,20 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
 import signal
+import socket
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 
 from .. import paths
 from ..config import ConfigError, load_config
+from .certs import CAError, ensure_ca
 from ..logging_setup import route_mitmproxy_logs, setup_logging
 from ..runtime import Upstream
 
@@ -44,6 +49,94 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# ------------------------------------------------------------------ startup checks
+# mitmproxy reports a busy port or an unwritable file as "Errors logged during startup, exiting..."
+# (the reason, if any, in a traceback). These run first and fail in one line that names the fix.
+
+def check_port_free(host: str, port: int, flag: str) -> None:
+    """Bind the address the way mitmproxy will (SO_REUSEADDR), then let it go."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"{flag} {host}:{port}: cannot resolve {host} ({exc.strerror})") from None
+    for family, type_, proto, _, addr in infos:
+        with socket.socket(family, type_, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                s.bind(addr)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise click.ClickException(_busy_message(host, port, flag)) from None
+                if exc.errno == errno.EADDRNOTAVAIL and family == socket.AF_INET6 and len(infos) > 1:
+                    continue   # "localhost" on a machine without IPv6: the IPv4 address is enough
+                if exc.errno == errno.EACCES:
+                    raise click.ClickException(f"{flag} {host}:{port}: permission denied (ports below 1024 need "
+                                               f"privileges); use a higher port, e.g. {flag} {host}:41002") from None
+                raise click.ClickException(f"{flag} {host}:{port}: cannot listen there: {exc.strerror}") from None
+
+
+def _busy_message(host: str, port: int, flag: str) -> str:
+    from ..diagnostics import gateway_health
+
+    health = gateway_health(host, port, timeout=1.0)
+    who = (f"a Keeptrusts gateway is already running there ({health.get('config')}, {health.get('status')})"
+           if health else "another program listens there")
+    return (f"port {port} on {host} is already in use ({flag}): {who}. Stop it, or choose a free port with "
+            f"{flag} 127.0.0.1:PORT; `kt doctor {'--proxy-listen' if flag == '--proxy-listen' else '--listen'} "
+            f"{host}:{port}` shows what answers there")
+
+
+def check_writable_folder(folder: Path, what: str, fix: str) -> None:
+    """The folder exists (created if needed) and a file can be created in it."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise click.ClickException(f"{what}: {existing} is a file, not a folder; {fix}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".kt-write-check-"):
+            pass
+    except OSError as exc:
+        where = exc.filename if exc.filename and str(exc.filename) != str(folder) else folder
+        raise click.ClickException(f"{what}: {where} is not writable ({exc.strerror or exc}); {fix}") from None
+
+
+def check_audit_path(db: Path) -> None:
+    fix = "pass --audit-db PATH in a writable folder (or fix the permissions)"
+    if db.is_dir():
+        raise click.ClickException(f"audit database {db} is a folder, not a file; {fix}")
+    # SQLite writes a -wal file beside the database, so the folder must be writable too.
+    check_writable_folder(db.parent, f"audit database {db} cannot be written", fix)
+    if db.exists():
+        try:
+            with open(db, "ab"):
+                pass
+        except OSError as exc:
+            raise click.ClickException(f"audit database {db} cannot be written ({exc.strerror}); {fix}") from None
+
+
+def startup_checks(listeners: list[tuple[str, int, str]], audit_db: Path, confdir: Path) -> None:
+    """Everything that would make mitmproxy exit at startup, as one-line errors with the fix."""
+    seen: dict[int, str] = {}
+    for host, port, flag in listeners:
+        if port and port in seen:
+            raise click.ClickException(f"{seen[port]} and {flag} both use port {port}; give them different ports "
+                                       "(or --proxy-listen off)")
+        seen[port] = flag
+    for host, port, flag in listeners:
+        check_port_free(host, port, flag)
+    check_writable_folder(paths.state_dir(), "state folder (redaction key, tokens)",
+                          "set KEEPTRUSTS_HOME to a writable folder")
+    check_audit_path(audit_db)
+    try:
+        ensure_ca(confdir)
+    except CAError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 async def _run(opts_update: dict, level: str) -> int:
@@ -129,11 +222,13 @@ def run(policy_config, listen, proxy_listen, upstream, upstream_ca, fail_mode, l
         if not is_loopback(host) and not cfg.gateway.get("require_identity"):
             raise click.ClickException(f"{flag} {host}: --allow-remote needs gateway.require_identity: true in {policy_config}")
     modes.append(f"reverse:{up.url}@{lhost}:{lport}")
+    listeners = [(lhost, lport, "--listen")]
     if proxy_listen != "off":
         phost, pport = parse_listen(proxy_listen, "--proxy-listen")
         modes.append(f"regular@{phost}:{pport}")
+        listeners.append((phost, pport, "--proxy-listen"))
     confdir = paths.certs_dir()
-    confdir.mkdir(parents=True, exist_ok=True)
+    startup_checks(listeners, Path(audit_db) if audit_db else paths.audit_db(), confdir)
     setup_logging(log_level, log_format)
     update = {
         "mode": modes,
