@@ -109,8 +109,16 @@ def item_hash(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes):
+    """HMAC state with the key already absorbed: copying it skips the two key-pad blocks per row."""
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def row_hash(prev_hash: str, content: dict, key: bytes | None) -> str:
     data = prev_hash.encode("ascii") + b"\n" + canonical(content)
     if key:
-        return hmac.new(key, data, hashlib.sha256).hexdigest()
+        h = _keyed(key).copy()
+        h.update(data)
+        return h.hexdigest()
     return hashlib.sha256(data).hexdigest()

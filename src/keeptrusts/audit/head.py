@@ -21,11 +21,11 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .chain import key_id
-from .rows import now_iso
 
 SLOT = 512
 _MAC_LABEL = b"keeptrusts-audit-head\n"
@@ -39,7 +39,7 @@ class Head:
     alg: str          # the chain's hash_alg when the head was written
     key_id: str       # the key that signed this head
     n: int = 0        # write counter (orders two slots with the same seq)
-    at: str = ""
+    at: int = 0       # when it was written (unix ms)
 
     def payload(self) -> dict:
         return {"v": 1, "db_id": self.db_id, "seq": self.seq, "hash": self.hash, "alg": self.alg,
@@ -56,15 +56,20 @@ class HeadRead:
     slot: int | None = None
 
 
-def _mac(payload: dict, key: bytes) -> str:
-    data = _MAC_LABEL + json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    return hmac.new(key, data, hashlib.sha256).hexdigest()
+def _dump(payload: dict) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
-def encode(head: Head, key: bytes) -> bytes:
-    payload = head.payload()
-    payload["mac"] = _mac(head.payload(), key)
-    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+def _mac(body: str, key: bytes, base=None) -> str:
+    h = base.copy() if base is not None else hmac.new(key, _MAC_LABEL, hashlib.sha256)
+    h.update(body.encode("utf-8"))
+    return h.hexdigest()
+
+
+def encode(head: Head, key: bytes, base=None) -> bytes:
+    """One slot: the payload's canonical JSON with its MAC added (decode drops it and re-serialises the rest)."""
+    body = _dump(head.payload())
+    raw = (body[:-1] + ',"mac":"' + _mac(body, key, base) + '"}').encode("utf-8")
     if len(raw) >= SLOT:
         raise ValueError("audit head does not fit its slot")
     return raw + b" " * (SLOT - 1 - len(raw)) + b"\n"
@@ -83,13 +88,13 @@ def decode(data: bytes, key: bytes) -> HeadRead:
             mac = payload.pop("mac")
             head = Head(db_id=str(payload["db_id"]), seq=int(payload["seq"]), hash=str(payload["hash"]),
                         alg=str(payload["alg"]), key_id=str(payload["key_id"]), n=int(payload.get("n", 0)),
-                        at=str(payload.get("at", "")))
+                        at=int(payload.get("at", 0)))
         except (ValueError, KeyError, TypeError, AttributeError):
             continue                  # a slot torn by a power loss, or junk
         if head.key_id != key_id(key):
             wrong = head.key_id
             continue
-        if not hmac.compare_digest(str(mac), _mac(payload, key)):
+        if not hmac.compare_digest(str(mac), _mac(_dump(payload), key)):
             forged = True
             continue
         if best is None or (head.seq, head.n) > (best[1].seq, best[1].n):
@@ -151,6 +156,7 @@ class HeadFile:
         self.path = Path(path)
         self.key, self.db_id, self.alg = key, db_id, alg
         self.key_id = key_id(key) or ""
+        self._base = hmac.new(key, _MAC_LABEL, hashlib.sha256)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         st = os.fstat(self.fd)
         if st.st_mode & 0o077:
@@ -162,8 +168,8 @@ class HeadFile:
 
     def write(self, seq: int, row_hash: str) -> None:
         self.n += 1
-        head = Head(self.db_id, seq, row_hash, self.alg, self.key_id, self.n, now_iso())
-        os.pwrite(self.fd, encode(head, self.key), self.next_slot * SLOT)
+        head = Head(self.db_id, seq, row_hash, self.alg, self.key_id, self.n, int(time.time() * 1000))
+        os.pwrite(self.fd, encode(head, self.key, self._base), self.next_slot * SLOT)
         self.next_slot = 1 - self.next_slot
 
     def still_in_place(self) -> bool:
