@@ -450,6 +450,10 @@ class ShellParser:
             for c in produced:
                 if c.name == "xargs" and earlier and c.via == via:
                     items = _pipe_items(earlier[-1], scope.home)
+                    whole = _printed_text([earlier[-1]]) if earlier[-1].name in ("echo", "printf") else None
+                    if whole is not None and any(a in ("-0", "--null") or a.startswith(("-d", "--delimiter", "-I",
+                                                 "-L", "--replace", "-i")) for a in c.args):
+                        items = [x for x in whole.replace("\\0", "\n").splitlines() if x]   # one item per line
                     rest = _strip_xargs(c.args)
                     if items and rest:   # `echo ~ | xargs rm -rf`: rm -rf gets what echo printed
                         self._nested_argv(_xargs_argv(c.args, rest, items), c, scope, depth, out, via="xargs",

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Build scripts/corpus/ordinary_docs.txt: the TEST half of the ordinary-command corpus.
+
+Source: the shell commands documented in the READMEs of packages installed from PyPI (the
+METADATA long descriptions in .venv) and in the docs of the npm CLI and the Codex CLI package, i.e.
+commands real projects tell developers (and their agents) to run. Each package's text is under its
+own licence (MIT, BSD, Apache-2.0, ... as its METADATA says); the file keeps the package name of every
+command. The selection is by kind of command only (first word is a developer tool: build, test, git,
+package managers, interpreters, file operations) and never by the firewall's verdict, so this half
+can measure false blocks without having been tuned on.
+
+    .venv/bin/python scripts/corpus/build_ordinary_docs.py      # rewrites ordinary_docs.txt
+"""
+from __future__ import annotations
+
+import email
+import glob
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "scripts" / "corpus" / "ordinary_docs.txt"
+DEV_TOOLS = {
+    "pip", "pip3", "python", "python3", "pytest", "tox", "nox", "uv", "poetry", "pipx", "hatch", "pdm", "ruff", "black",
+    "isort", "flake8", "mypy", "pyright", "pylint", "coverage", "pre-commit", "sphinx-build", "mkdocs", "twine",
+    "npm", "npx", "yarn", "pnpm", "node", "tsc", "eslint", "prettier", "jest", "vitest", "git", "make", "cmake",
+    "cargo", "rustc", "go", "docker", "ls", "cat", "cd", "mkdir", "cp", "mv", "rm", "touch", "echo", "grep", "rg",
+    "find", "sed", "awk", "head", "tail", "wc", "sort", "diff", "tar", "unzip", "zip", "gzip", "jq", "curl", "wget",
+    "export", "source", ".", "env", "which", "chmod", "ln", "gcc", "clang", "java", "mvn", "gradle", "ruby", "gem",
+    "bundle", "rake", "perl", "php", "composer", "deno", "bun", "flask", "django-admin", "uvicorn", "gunicorn",
+    "celery", "alembic", "sqlite3", "openssl", "ssh-keygen", "kt", "mitmdump", "mitmproxy", "codex", "corepack",
+    "virtualenv", "conda", "mamba", "jupyter", "ipython", "bandit", "safety", "semgrep", "hypothesis", "pydoc",
+    "datasette", "sqlite-utils", "presidio-analyzer", "spacy", "nltk", "httpx", "http", "xh", "watchmedo",
+}
+# Not "ordinary agent commands inside a workspace" by kind (installing system-wide or piping an
+# installer into a shell): left out by what they are, before any verdict is known.
+# Installing straight from a VCS/URL is the issue's own example of "remote code run", not an ordinary command.
+OUT_OF_SCOPE = re.compile(r"install\b.*\b(git\+|hg\+|https?://)|\bsudo\b|\|\s*(sudo\s+)?(ba|z)?sh\b|\bsu\s|^\s*#|\bapt(-get)?\b|\bbrew\b|\byum\b|\bdnf\b")
+PROMPT = re.compile(r"^\s*(?:\$|>>>|\(\w+\)\s*\$|%|#)\s+")
+
+
+def blocks(text: str) -> list[str]:
+    out: list[str] = []
+    for m in re.finditer(r"```(?:sh|bash|shell|console|shell-session|zsh)\s*\n(.*?)```", text, re.S):
+        out += m.group(1).splitlines()
+    for m in re.finditer(r"\.\. (?:code-block|code|sourcecode):: (?:bash|sh|console|shell|shell-session)\s*\n"
+                         r"(?:\s*:\w+:.*\n)*\n((?:[ \t]+.*\n|\s*\n)+)", text):
+        out += m.group(1).splitlines()
+    out += [ln for ln in text.splitlines() if re.match(r"^\s{0,8}\$ \S", ln)]
+    return out
+
+
+def clean(line: str) -> str | None:
+    line = line.rstrip()
+    if not line.strip():
+        return None
+    had_prompt = bool(PROMPT.match(line))
+    line = PROMPT.sub("", line).strip()
+    if line.endswith("\\") or len(line) > 300 or len(line) < 2 or "..." in line or "<" in line and ">" in line:
+        return None   # continuations, elisions and <placeholders> are not commands as written
+    first = line.split()[0]
+    if first not in DEV_TOOLS or OUT_OF_SCOPE.search(line):
+        return None
+    if not had_prompt and re.search(r"[│├└═]|^\w+:\s", line):
+        return None   # output lines inside a console block
+    return line
+
+
+def sources() -> list[tuple[str, str]]:
+    found = []
+    for meta in sorted(glob.glob(str(ROOT / ".venv/lib/python3*/site-packages/*.dist-info/METADATA"))):
+        msg = email.message_from_string(Path(meta).read_text(errors="ignore"))
+        body = msg.get_payload() if not msg.is_multipart() else ""
+        found.append((f"pypi:{msg.get('Name')} ({msg.get('License-Expression') or msg.get('License', '?')[:30]})",
+                      (msg.get("Description") or "") + "\n" + (body or "")))
+    for md in sorted(glob.glob("/usr/lib/node_modules/npm/docs/content/commands/*.md"))[:200] + \
+            sorted(glob.glob("/usr/lib/node_modules/*/README.md")) + \
+            sorted(glob.glob(str(ROOT / ".cache/codex/node_modules/@openai/codex/README.md"))):
+        found.append((f"npm:{Path(md).parent.name if 'README' in md else 'npm-docs/' + Path(md).stem}",
+                      Path(md).read_text(errors="ignore")))
+    return found
+
+
+def main() -> int:
+    seen: set[str] = set()
+    lines = ["# TEST half of the ordinary corpus, generated by scripts/corpus/build_ordinary_docs.py: commands",
+             "# documented in the READMEs of installed PyPI packages and in npm's / Codex CLI's docs (each",
+             "# under its package's licence, named in the comment before its commands). Never tune on it."]
+    for name, text in sources():
+        cmds = []
+        for raw in blocks(text):
+            c = clean(raw)
+            if c and c not in seen:
+                seen.add(c)
+                cmds.append(c)
+        if cmds:
+            lines.append(f"# {name}")
+            lines += ["%%\n" + c + "\n%%" if "<<" in c else c for c in cmds]
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"{OUT.relative_to(ROOT)}: {len(seen)} commands", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
