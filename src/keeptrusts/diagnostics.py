@@ -4,6 +4,11 @@ Statuses: ok (✓), warn (!: works, but probably not as intended), fail (✗: th
 will not work, or traffic can go around the gateway), skip (-: not applicable here). Checks read
 the environment and the file system and make at most one loopback and one upstream connection,
 each with a timeout; none prints or returns a secret value.
+
+When a gateway answers on the listen address, `probe_gateway` asks it (GET /keeptrusts/status) for
+what it really runs: its config file, upstream (--upstream included), key mode, audit database and
+listeners. The checks then test those, not this shell's defaults and variables; with no gateway
+running they fall back to the config file and the environment.
 """
 from __future__ import annotations
 
@@ -61,7 +66,10 @@ class Context:
     timeout: float = 3.0
     env: dict = field(default_factory=lambda: dict(os.environ))
     config: Config | None = None
-    gateway_health: dict | None = None   # filled by check_listen when a gateway answers
+    gateway_health: dict | None = None   # filled by probe_gateway when a gateway answers
+    gateway_status: dict | None = None   # its GET /keeptrusts/status, when it has that endpoint
+    config_explicit: bool = True         # False: `kt doctor` without --policy-config (follow the gateway)
+    probed: bool = False
 
     def var(self, name: str) -> str | None:
         return self.env.get(name) or self.env.get(name.lower()) or None
@@ -74,7 +82,12 @@ class Context:
         return split_hostport(self.listen or self.gateway.get("listen") or DEFAULT_LISTEN)
 
     def proxy_addr(self) -> tuple[str, int]:
-        return split_hostport(self.proxy_listen or self.gateway.get("proxy_listen") or DEFAULT_PROXY_LISTEN)
+        running = _listener(self.gateway_status, "regular")
+        return split_hostport(self.proxy_listen or running or self.gateway.get("proxy_listen") or DEFAULT_PROXY_LISTEN)
+
+    def status(self, key: str):
+        """A field of the running gateway's status, or None (no gateway, or one without /keeptrusts/status)."""
+        return (self.gateway_status or {}).get(key)
 
     def base_url(self) -> str:
         host, port = self.listen_addr()
@@ -84,6 +97,16 @@ class Context:
     def explicit_proxy_in_use(self) -> bool:
         """HTTPS_PROXY points at the gateway's explicit-proxy port."""
         return _points_at(self.var("HTTPS_PROXY") or self.var("ALL_PROXY"), self.proxy_addr())
+
+
+def _listener(status: dict | None, kind: str) -> str | None:
+    """HOST:PORT of the running gateway's listener of one kind, from its mitmproxy modes
+    ("reverse:https://api.openai.com@127.0.0.1:41002", "regular@127.0.0.1:41003")."""
+    for mode in (status or {}).get("listen") or []:
+        name, _, addr = str(mode).rpartition("@")
+        if addr and name.split(":", 1)[0] == kind:
+            return addr
+    return None
 
 
 def split_hostport(addr: str) -> tuple[str, int]:
@@ -169,6 +192,48 @@ def _health(host: str, port: int, timeout: float) -> dict | None:
         conn.close()
 
 
+def _status(host: str, port: int, timeout: float) -> dict | None:
+    """GET /keeptrusts/status (503 while the gateway has no valid config still carries the body)."""
+    conn = http.client.HTTPConnection(_connect_host(host), port, timeout=timeout)
+    try:
+        conn.request("GET", "/keeptrusts/status", headers={"Host": f"{host}:{port}"})
+        resp = conn.getresponse()
+        body = json.loads(resp.read(262144) or b"null")
+        ok = resp.status in (200, 503) and isinstance(body, dict) and "key_mode" in body and "upstream" in body
+        return body if ok else None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+def probe_gateway(ctx: Context) -> None:
+    """Ask a gateway on the listen address for its health and status; follow its config file unless
+    one was given. Runs once; every check works the same when nothing answers."""
+    if ctx.probed:
+        return
+    ctx.probed = True
+    if ctx.config is None and not ctx.listen:
+        try:   # only to learn gateway.listen; check_config loads (and reports on) the config itself
+            ctx.config = load_config(ctx.config_path)
+            host, port = ctx.listen_addr()
+        except ConfigError:
+            host, port = ctx.listen_addr()
+        finally:
+            ctx.config = None
+    else:
+        host, port = ctx.listen_addr()
+    if not _port_open(host, port, ctx.timeout):
+        return
+    ctx.gateway_health = _health(host, port, ctx.timeout)
+    if ctx.gateway_health is None:
+        return
+    ctx.gateway_status = _status(host, port, ctx.timeout)
+    running = ctx.status("config_path")
+    if running and not ctx.config_explicit and running != ctx.config_path:
+        ctx.config_path, ctx.config = running, None
+
+
 def _port_open(host: str, port: int, timeout: float) -> bool:
     try:
         with socket.create_connection((_connect_host(host), port), timeout=timeout):
@@ -178,23 +243,28 @@ def _port_open(host: str, port: int, timeout: float) -> bool:
 
 
 def check_listen(ctx: Context) -> Check:
+    probe_gateway(ctx)
     host, port = ctx.listen_addr()
     if not _port_open(host, port, ctx.timeout):
         return Check("listen", OK, f"Port {port} free on {host}: the gateway is not running (it can start there)",
                      f"kt gateway run --policy-config {ctx.config_path}")
-    health = _health(host, port, ctx.timeout)
+    health = ctx.gateway_health
     if health is None:
         return Check("listen", FAIL, f"Port {port} on {host} is in use by another program (no Keeptrusts /health there)",
                      f"stop that program, or run the gateway elsewhere: kt gateway run --listen 127.0.0.1:PORT "
                      "(and point openai_base_url at it)")
-    ctx.gateway_health = health
     summary = (f"{health.get('status')}, config {health.get('config')}, "
                f"{health.get('requests_processed', 0)} requests, up {health.get('uptime_seconds', 0):.0f}s")
+    if ctx.status("upstream"):
+        summary += f", upstream {ctx.status('upstream')}, fail-mode {ctx.status('fail_mode')}"
     if health.get("status") != "healthy":
         problem = health.get("config_error") or (health.get("audit") or {}).get("last_error") or "see its log"
         return Check("listen", FAIL, f"Gateway on {host}:{port} is {health.get('status')}: {problem}",
                      "fix the config (kt policy lint) or the audit database, then POST /keeptrusts/config/reload "
                      "or restart the gateway")
+    if ctx.status("fail_mode") == "allow":
+        return Check("listen", WARN, f"Gateway answering on http://{host}:{port} ({summary}): when a check cannot "
+                                     "run, requests are forwarded unscanned", "restart it without --fail-mode allow")
     if ctx.config and health.get("config") and health["config"] != ctx.config.name_version:
         return Check("listen", WARN, f"Gateway answering on {host}:{port} ({summary}), but it runs a different pack "
                                      f"than {ctx.config_path} ({ctx.config.name_version})",
@@ -216,10 +286,14 @@ def check_proxy_port(ctx: Context) -> Check:
 
 
 def check_upstream(ctx: Context) -> Check:
-    url = (ctx.var("KEEPTRUSTS_UPSTREAM_URL") or (ctx.config.upstream_url() if ctx.config else "https://api.openai.com"))
+    running = ctx.status("upstream")
+    url = (running or ctx.var("KEEPTRUSTS_UPSTREAM_URL")
+           or (ctx.config.upstream_url() if ctx.config else "https://api.openai.com"))
     url = url.rstrip("/")
     url = url[:-3] if url.endswith("/v1") else url
     provider = ctx.config.target().get("provider", "openai") if ctx.config else "openai"
+    if running:
+        provider += " (the running gateway's upstream)"
     if ctx.offline:
         return Check("upstream", SKIP, f"Provider {provider} at {url} not checked (--offline)")
     # The gateway connects to the upstream directly (no HTTPS_PROXY), so the check does too.
@@ -254,6 +328,14 @@ def check_provider_key(ctx: Context) -> Check:
     if "env" not in ref:
         return Check("provider_key", OK, "No provider key configured: each client's own OpenAI key is passed through")
     name = ref["env"]
+    mode = ctx.status("key_mode")
+    if mode == "custody":
+        return Check("provider_key", OK, f"The running gateway holds the provider key ({name} set in its environment)")
+    if mode == "passthrough":
+        return Check("provider_key", FAIL if ctx.gateway.get("require_identity") else WARN,
+                     f"The running gateway has no {name} in its environment: only clients that send their own "
+                     "OpenAI key will work; gateway tokens get 503 provider_key_missing",
+                     f"restart kt gateway run in a shell where {name} is exported")
     if ctx.env.get(name):
         return Check("provider_key", OK, f"Provider key {name} set ({len(ctx.env[name])} characters)")
     return Check("provider_key", FAIL if ctx.gateway.get("require_identity") else WARN,
@@ -351,7 +433,7 @@ def check_ca(ctx: Context) -> list[Check]:
 
 
 def check_audit(ctx: Context) -> Check:
-    db = Path(ctx.audit_db or ctx.gateway.get("audit_db") or paths.audit_db())
+    db = Path(ctx.audit_db or ctx.status("audit_db") or ctx.gateway.get("audit_db") or paths.audit_db())
     if not db.exists():
         parent = next((p for p in [db.parent, *db.parent.parents] if p.exists()), None)
         if parent is None or not os.access(parent, os.W_OK | os.X_OK):
@@ -461,6 +543,7 @@ def check_proxy_env(ctx: Context) -> list[Check]:
 
 
 def run_all(ctx: Context) -> list[Check]:
+    probe_gateway(ctx)   # first: a running gateway decides which config, upstream and key are checked
     checks = [check_config(ctx), check_listen(ctx), check_proxy_port(ctx), check_upstream(ctx), check_provider_key(ctx),
               check_identity(ctx)]
     checks += check_ca(ctx)

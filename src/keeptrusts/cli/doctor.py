@@ -36,9 +36,13 @@ def doctor(config: str | None, listen: str | None, proxy_listen: str | None, aud
            timeout: float, as_json: bool) -> None:
     """Check the config, ports, upstream, provider key, CA trust, audit database, Codex config and proxy variables.
 
-    Every failing check says how to fix it. Exits 1 if any check fails (warnings do not).
+    When a gateway is running on --listen, it is asked (GET /keeptrusts/status) for the config, upstream,
+    key mode and audit database it really uses, and those are checked. Every failing check says how to
+    fix it. Exits 1 if any check fails (warnings do not).
     """
-    ctx = Context(config or default_config(), listen, proxy_listen, offline, audit_db, timeout)
+    # Without --policy-config, a running gateway's own config file is checked (probe_gateway).
+    ctx = Context(config or default_config(), listen, proxy_listen, offline, audit_db, timeout,
+                  config_explicit=config is not None)
     checks = run_all(ctx)
     failed = [c for c in checks if c.status == FAIL]
     if as_json:
