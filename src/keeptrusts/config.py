@@ -15,6 +15,7 @@ from typing import Any as _Any
 import yaml
 
 from .identity import BUDGETS_SCHEMA, IDENTITY_SCHEMA
+from .otel import OTEL_SCHEMA
 from .policies import REGISTRY, canonical_kind
 from .pricing import PRICING_SCHEMA
 from .schema import Any, Choice, ListOf, MapOf, Number, OneOf, Required, SchemaError, suggest, validate
@@ -76,6 +77,7 @@ TOP_LEVEL_SCHEMA: dict = {
     "gateway": GATEWAY_SCHEMA,
     "identity": IDENTITY_SCHEMA,
     "budgets": BUDGETS_SCHEMA,
+    "audit": {"otel": OTEL_SCHEMA},    # OpenTelemetry export of exchanges (otel.py), off by default
 }
 
 DEFAULT_UPSTREAM = "https://api.openai.com"

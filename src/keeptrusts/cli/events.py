@@ -310,17 +310,27 @@ def _item_summary(item) -> str:
 @db_option
 @click.option("--since", default=None, help="5m, 1h, 7d or an RFC 3339 time [default: everything]")
 @click.option("--until", default=None, help="Same forms as --since [default: now]")
-@click.option("--format", "fmt", type=click.Choice(["json", "jsonl", "csv"]), default="json", show_default=True,
-              help="json: one array; jsonl: one event per line; csv: one row per event")
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl", "csv", "otlp"]), default="json", show_default=True,
+              help="json: one array; jsonl: one event per line; csv: one row per event; "
+                   "otlp: POST to an OpenTelemetry collector (OTLP/HTTP JSON)")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-",
               help="File to write [default: stdout]")
 @click.option("--verdict", "verdicts", multiple=True, type=click.Choice(VERDICTS), help="Only these verdicts")
 @click.option("--developer", default=None, help="Only this developer's events")
-def export(db, since, until, fmt, output, verdicts, developer) -> None:
-    """Export events for a SIEM or a spreadsheet (reference event fields plus identity, tokens, cost)."""
+@click.option("--endpoint", default=None, metavar="URL",
+              help="otlp: collector URL, e.g. http://127.0.0.1:4318 [default: $OTEL_EXPORTER_OTLP_ENDPOINT]")
+@click.option("--signal", type=click.Choice(["logs", "traces"]), default="logs", show_default=True,
+              help="otlp: one log record or one span per exchange")
+@click.option("--header", "headers", multiple=True, metavar="KEY=VALUE", help="otlp: HTTP header (repeatable)")
+def export(db, since, until, fmt, output, verdicts, developer, endpoint, signal, headers) -> None:
+    """Export events for a SIEM, a spreadsheet or an OpenTelemetry collector (reference event fields
+    plus identity, tokens, cost). With --format otlp, GenAI semantic-convention attributes, no prompts."""
     store = open_store(db)
     filters = dict(since=time_arg(since, "--since"), until=time_arg(until, "--until"), verdicts=tuple(verdicts),
                    developer=developer)
+    if fmt == "otlp":
+        _export_otlp(store, filters, endpoint, signal, headers)
+        return
     n = 0
     with click.open_file(output, "w", encoding="utf-8") as fh:
         writer = None
@@ -329,11 +339,7 @@ def export(db, since, until, fmt, output, verdicts, developer) -> None:
             writer.writeheader()
         elif fmt == "json":
             fh.write("[")
-        last = 0
-        while True:          # pages by seq: constant memory on big databases
-            rows = store.select(**filters, after_seq=last, limit=1000)
-            if not rows:
-                break
+        for rows in _pages(store, filters):
             for r in rows:
                 if fmt == "csv":
                     writer.writerow(csv_row(r))
@@ -342,11 +348,49 @@ def export(db, since, until, fmt, output, verdicts, developer) -> None:
                 else:
                     fh.write(json.dumps(event_json(r)) + "\n")
                 n += 1
-            last = rows[-1]["seq"]
         if fmt == "json":
             fh.write("\n]\n")
     if output != "-":
         click.echo(f"Exported {n} events to {output}", err=True)
+
+
+def _pages(store, filters: dict, size: int = 1000):
+    """Rows in pages by seq: constant memory on big databases."""
+    last = 0
+    while True:
+        rows = store.select(**filters, after_seq=last, limit=size)
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]["seq"]
+
+
+def _export_otlp(store, filters: dict, endpoint: str | None, signal: str, headers: tuple[str, ...]) -> None:
+    from .. import otel
+    block: dict = {"signal": signal, "headers": {}}
+    for h in headers:
+        key, sep, value = h.partition("=")
+        if not sep or not key.strip():
+            raise click.ClickException(f"--header {h!r}: use KEY=VALUE, e.g. --header authorization='Bearer x'")
+        block["headers"][key.strip()] = value.strip()
+    if endpoint:
+        block["endpoint"] = endpoint
+    try:
+        cfg = otel.OtelConfig.from_config({"audit": {"otel": block}})
+    except ValueError as exc:
+        raise click.ClickException(f"--endpoint: {exc}") from None
+    if cfg is None:
+        raise click.ClickException("no OTLP endpoint: pass --endpoint http://COLLECTOR:4318 or set "
+                                   "OTEL_EXPORTER_OTLP_ENDPOINT")
+    n = 0
+    for rows in _pages(store, filters, size=cfg.batch_size):
+        try:
+            otel.post(cfg, [otel.convert(r, signal) for r in rows])
+        except otel.OtelError as exc:
+            raise click.ClickException(f"{exc} after {n} events were exported; is the collector running? "
+                                       "(--since limits what is sent again)") from None
+        n += len(rows)
+    click.echo(f"Exported {n} events to {cfg.endpoint} as OTLP {signal}", err=True)
 
 
 def register(cli: click.Group) -> None:
