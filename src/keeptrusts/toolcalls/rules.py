@@ -201,6 +201,8 @@ class Rule:
                 continue
             if keyword == "outside_workspace" and j.outside_workspace(r):
                 return r if want_path else True
+            if keyword == "outside_workspace_root" and not j.inside_workspace(r) and not r.startswith(("/dev/null",)):
+                return r if want_path else True   # scratch dirs (/tmp) count too: patches judged against the root
             if keyword == "system" and j.is_system(r):
                 return r if want_path else True
             if keyword == "workspace_root" and j.is_workspace_root(r):
