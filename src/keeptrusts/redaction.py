@@ -112,6 +112,31 @@ class Restored:
     refused: int = 0        # placeholders of this scope left as they are because `allow` said no
 
 
+def no_egress(kind: str, name: str | None, workspace: str | None = None, home: str = "~") -> Callable[[str], bool]:
+    """An `allow` predicate for one tool call: True only when the agent-firewall's effect model reads the
+    restored call as local. A command that contacts any network host is refused, not only one that sends
+    a body: a secret in a URL or a header leaves the machine too. A patch is local; any other tool (MCP,
+    IDE tools) has an effect nobody here can read, so it is refused (fail closed), as is a call that
+    cannot be parsed."""
+    def allow(text: str) -> bool:
+        from .toolcalls import effects_of, extract_actions      # lazy: redaction stays a leaf module
+
+        actions = extract_actions(kind, name, text, cwd=workspace, home=home)
+        if not actions:
+            return False
+        for action in actions:
+            if action.kind == "patch":
+                continue
+            if action.kind != "shell":
+                return False
+            for cmd in action.commands:
+                e = effects_of(cmd)
+                if e.egress or e.hosts:
+                    return False
+        return True
+    return allow
+
+
 def _scope_id(scope: "Scope | None") -> tuple | None:
     return None if scope is None else (scope.developer or "", scope.session)
 
