@@ -432,3 +432,62 @@ def test_a_provider_keyword_is_needed_where_the_format_alone_is_generic():
     assert redact(f"see sourcegraph commit {sha}") == (f"see sourcegraph commit {sha}", [])
     assert redact(f"const algoliaKey = '{_rand(_HEX, 32)}'")[1]
     assert redact(f"const cacheKey = '{_rand(_HEX, 32)}'")[1] == []
+
+
+# ---------------------------------------------------------------- generic credentials in every format (issue 16)
+_PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA" + "q7Zr2XbTt9mL0pVw3nKc5sYd8fJh1gAeR4uIo6PlMzNxW" * 8
+        + "\n-----END RSA PRIVATE KEY-----\n")
+_B64PEM = base64.b64encode(_PEM.encode()).decode()
+GENERIC_CASES = [
+    ("secret_assignment", "ENV DB_PASSWORD=Tr0ub4dor-3xq", "Tr0ub4dor-3xq"),                       # Dockerfile
+    ("secret_assignment", "ENV API_TOKEN 9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c", "9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c"),
+    ("secret_assignment", "ARG NPM_AUTH_TOKEN=Zk3xQ9mW2vR7tY5pL8nB4cF6", "Zk3xQ9mW2vR7tY5pL8nB4cF6"),
+    ("secret_assignment", "define('DB_PASSWORD', 'mYs3cr3tPw!');", "mYs3cr3tPw!"),                  # PHP
+    ("secret_assignment", r'{\"api_key\": \"Qm9vZ2xlQXBpS2V5MTIzNDU2Nzg5\"}', "Qm9vZ2xlQXBpS2V5MTIzNDU2Nzg5"),  # JSON-escaped
+    ("secret_assignment", r'"{\"password\":\"Winter2024!x\"}"', "Winter2024!x"),
+    ("secret_assignment", "body=%7B%22password%22%3A%22Hunter2-Xy9%22%7D", "Hunter2-Xy9"),         # URL-encoded
+    ("secret_assignment", "[database]\npassword = Sup3rS3cret!", "Sup3rS3cret!"),                 # INI
+    ("secret_assignment", '  master_password = "Xk9#mP2$vL5q"', "Xk9#mP2$vL5q"),                  # Terraform
+    ("secret_assignment", "spring.datasource.password=Xk9mP2vL5qR8", "Xk9mP2vL5qR8"),             # properties
+    ("secret_assignment", '<add key="ApiSecret" value="Zk3xQ9mW2vR7tY5pL8nB4cF6" />', "Zk3xQ9mW2vR7tY5pL8nB4cF6"),
+    ("secret_assignment", "<password>Xk9#mP2$vL5q</password>", "Xk9#mP2$vL5q"),
+    ("password_in_url", "mysql -u root -p'Xk9#mP2$vL5q' shop", "Xk9#mP2$vL5q"),
+    ("password_in_url", "redis-cli -h cache.internal -a Xk9mP2vL5qR8 ping", "Xk9mP2vL5qR8"),
+    ("password_in_url", "docker login -u deploy -p Xk9mP2vL5qR8 registry.internal", "Xk9mP2vL5qR8"),
+    ("password_in_url", "PGPASSWORD=Xk9mP2vL5qR8 psql -h db -U app", "Xk9mP2vL5qR8"),
+    ("password_in_url", "vault login --token=hvs_Zk3xQ9mW2vR7tY5pL8nB4cF6", "hvs_Zk3xQ9mW2vR7tY5pL8nB4cF6"),
+    ("password_in_url", "terraform apply -var 'db_password=Xk9mP2vL5qR8'", "Xk9mP2vL5qR8"),
+    ("password_in_url", "kubectl create secret generic db --from-literal=password=Xk9mP2vL5q", "Xk9mP2vL5q"),
+    ("password_in_url", "curl -H 'X-API-Key: 7f3a9c2e5b8d1f4a6c9e2b5d8f1a4c7e' https://api.internal/v1",
+     "7f3a9c2e5b8d1f4a6c9e2b5d8f1a4c7e"),
+    ("password_in_url", "jdbc:postgresql://db:5432/app?user=app&password=Xk9mP2vL", "Xk9mP2vL"),
+    ("password_in_url", "htpasswd -b -c .htpasswd admin Xk9mP2vL5qR8", "Xk9mP2vL5qR8"),
+    ("kubernetes_secret", "apiVersion: v1\ndata:\n  db-conn: cG9zdGdyZXM6Ly9hcHA6WGs5bVAyQGRiL2FwcA==\nkind: Secret\n",
+     "cG9zdGdyZXM6Ly9hcHA6WGs5bVAyQGRiL2FwcA=="),
+    ("kubernetes_secret", "kind: Secret\nstringData:\n  connection: Xk9mP2vL5qR8\n", "Xk9mP2vL5qR8"),
+    ("encoded_secret", f"    client-key-data: {_B64PEM}", _B64PEM),                                # kubeconfig
+    ("encoded_secret", '{"auths": {"registry.internal": {"auth": "ZGVwbG95OlhrOW1QMnZMNXFSOA=="}}}',
+     "ZGVwbG95OlhrOW1QMnZMNXFSOA=="),
+    ("github_token", f"GH_TOKEN_{gh_token()}", gh_token()),                                       # glued to a name
+    ("aws_access_key_id", "creds=AKIAZ7VQ3XJ5L2PQRS4T;region=eu", "AKIAZ7VQ3XJ5L2PQRS4T"),
+]
+
+
+@pytest.mark.parametrize("type_,text,value", GENERIC_CASES)
+def test_generic_credentials_in_every_format_an_agent_reads(type_, text, value):
+    out, findings = redact(text)
+    assert value not in out and type_ in [f.type for f in findings], (out, findings)
+
+
+GENERIC_NEGATIVES = [
+    "kind: ConfigMap\ndata:\n  LOG_LEVEL: debug\n  mode: production\n",
+    "cmd --pass-through x --auth none --token-file ~/.tok --token $TOKEN",
+    'curl -H "x-api-key: $KEY" https://x', "PGPASSWORD=$PW psql", "docker login -u ci --password-stdin",
+    '    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM1ekNDQWMrZ0F3SUJBZ0lCQVRBTkJna3Foa2lHOXcwQkFRc0ZBREFW',
+    "ENV PASSWORD_FILE=/run/secrets/db", "define('AUTH_SALT', 'put your unique phrase here');",
+]
+
+
+@pytest.mark.parametrize("text", GENERIC_NEGATIVES)
+def test_generic_lookalikes_are_untouched(text):
+    assert redact(text) == (text, [])

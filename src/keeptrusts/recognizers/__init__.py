@@ -12,6 +12,7 @@ from .base import CustomPatternRecognizer, Recognizer
 from .bearer_token import BearerTokenRecognizer
 from .credit_card import PaymentCardRecognizer
 from .email_address import EmailAddressRecognizer
+from .encoded_secret import EncodedSecretRecognizer
 from .engine import Detection, Engine
 from .github_token import GithubTokenRecognizer
 from .gitlab_token import GitlabTokenRecognizer
@@ -20,6 +21,7 @@ from .huggingface_token import HuggingfaceTokenRecognizer
 from .iban import IbanCodeRecognizer
 from .ip_address import IpAddressRecognizer
 from .jwt_token import JwtRecognizer
+from .kubernetes_secret import KubernetesSecretRecognizer
 from .medical_record_number import MedicalRecordRecognizer
 from .npm_token import NpmTokenRecognizer
 from .openai_key import OpenAIKeyRecognizer
@@ -42,7 +44,7 @@ SECRET_CLASSES: tuple[type[Recognizer], ...] = (
     AnthropicKeyRecognizer, SlackTokenRecognizer, StripeKeyRecognizer, GoogleApiKeyRecognizer, NpmTokenRecognizer,
     GitlabTokenRecognizer, SendgridKeyRecognizer, HuggingfaceTokenRecognizer, TwilioKeyRecognizer,
     AzureKeyRecognizer, JwtRecognizer, PrivateKeyRecognizer, UrlPasswordRecognizer, UrlQuerySecretRecognizer,
-    BearerTokenRecognizer, SecretAssignmentRecognizer,
+    BearerTokenRecognizer, SecretAssignmentRecognizer, EncodedSecretRecognizer, KubernetesSecretRecognizer,
 )
 PII_CLASSES: tuple[type[Recognizer], ...] = (
     EmailAddressRecognizer, PhoneNumberRecognizer, PaymentCardRecognizer, IbanCodeRecognizer, SocialSecurityNumberRecognizer, IpAddressRecognizer,

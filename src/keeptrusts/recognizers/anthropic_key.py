@@ -5,7 +5,7 @@ from .checks import format_placeholder_verdict
 
 class AnthropicKeyRecognizer(Recognizer):
     ENTITY = "anthropic_api_key"
-    PATTERNS = [("key", r"\bsk-ant-(?:api|admin|oat)\d\d-[A-Za-z0-9_-]{80,}", 0.95)]
+    PATTERNS = [("key", r"(?<![A-Za-z0-9])sk-ant-(?:api|admin|oat)\d\d-[A-Za-z0-9_-]{80,}", 0.95)]
     PREFILTER = [r"sk-ant-(?:api|admin|oat)\d\d-"]
 
     def validate(self, value, match, line):

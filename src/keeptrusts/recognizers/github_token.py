@@ -6,8 +6,8 @@ from .checks import format_placeholder_verdict, github_style_checksum_ok
 class GithubTokenRecognizer(Recognizer):
     ENTITY = "github_token"
     PATTERNS = [
-        ("classic", r"\bgh[pousr]_[A-Za-z0-9]{36}\b", 0.85),
-        ("fine_grained", r"\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b", 0.95),
+        ("classic", r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36}\b", 0.85),
+        ("fine_grained", r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b", 0.95),
     ]
     PREFILTER = [r"gh[pousr]_[A-Za-z0-9]{36}", r"github_pat_[A-Za-z0-9]{22}_"]
 

@@ -6,8 +6,8 @@ from .checks import format_placeholder_verdict
 class GoogleApiKeyRecognizer(Recognizer):
     ENTITY = "google_api_key"
     PATTERNS = [
-        ("api_key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", 0.95),
-        ("oauth_secret", r"\bGOCSPX-[0-9A-Za-z_-]{28}(?![0-9A-Za-z_-])", 0.95),
+        ("api_key", r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", 0.95),
+        ("oauth_secret", r"(?<![A-Za-z0-9])GOCSPX-[0-9A-Za-z_-]{28}(?![0-9A-Za-z_-])", 0.95),
     ]
     PREFILTER = [r"AIza[0-9A-Za-z_-]{35}", r"GOCSPX-[0-9A-Za-z_-]{28}"]
 

@@ -5,7 +5,7 @@ from .checks import format_placeholder_verdict, github_style_checksum_ok
 
 class NpmTokenRecognizer(Recognizer):
     ENTITY = "npm_token"
-    PATTERNS = [("token", r"\bnpm_[A-Za-z0-9]{36}\b", 0.85)]
+    PATTERNS = [("token", r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}\b", 0.85)]
     PREFILTER = [r"npm_[A-Za-z0-9]{36}"]
 
     def validate(self, value, match, line):

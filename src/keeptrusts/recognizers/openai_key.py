@@ -6,9 +6,9 @@ from .checks import format_placeholder_verdict
 class OpenAIKeyRecognizer(Recognizer):
     ENTITY = "openai_api_key"
     PATTERNS = [
-        ("scoped", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}", 0.95),
-        ("marker", r"\bsk-[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}", 1.0),
-        ("legacy", r"\bsk-[A-Za-z0-9]{48}\b", 0.85),
+        ("scoped", r"(?<![A-Za-z0-9])sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}", 0.95),
+        ("marker", r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}", 1.0),
+        ("legacy", r"(?<![A-Za-z0-9])sk-[A-Za-z0-9]{48}\b", 0.85),
     ]
     PREFILTER = [r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40}", r"T3BlbkFJ", r"sk-[A-Za-z0-9]{48}"]
 

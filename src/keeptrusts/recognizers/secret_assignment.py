@@ -12,7 +12,8 @@ from .checks import char_classes, looks_identifier, looks_placeholder, random_mi
 _NAME = (r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
          r"private[_-]?key|auth[_-]?key|client[_-]?secret|credentials?|signing[_-]?key|encryption[_-]?key|"
          r"master[_-]?key|session[_-]?key|webhook[_-]?secret|bearer)[A-Za-z0-9_.-]*")
-_OP = r"[\"'\]]?\s*(?:=|:=|=>|:|\?\?=|\|\|=)\s*"
+# An optional closing quote (JSON-escaped as \" inside a JSON string) and the assignment operator.
+_OP = r"(?:\\?[\"'\]])?\s*(?:=|:=|=>|:|\?\?=|\|\|=)\s*"
 
 
 class SecretAssignmentRecognizer(Recognizer):
@@ -27,11 +28,27 @@ class SecretAssignmentRecognizer(Recognizer):
                 r"ACCESS_KEY|PRIVATE_KEY|AUTH|CREDENTIALS?|KEY)[A-Z0-9_]*)=(?P<v>[^\s\"'`#$]{4,200})\s*(?:#.*)?$", 0.8),
         # YAML / TOML / properties: name: value  (unquoted)
         ("config", r"(?im)^\s*-?\s*(?P<name>" + _NAME + r")\s*[:=]\s*(?P<v>[^\s\"'`#,{}\[\]()]{6,200})\s*$", 0.7),
+        # Dockerfile: ENV NAME=value, ENV NAME value, ARG NAME=value
+        ("dockerfile", r"(?m)^\s*(?:ENV|ARG)\s+(?P<name>(?i:" + _NAME + r"))(?:=|\s+)(?P<v>[^\s\"'`#$]{4,200})\s*$", 0.8),
+        # PHP: define('DB_PASSWORD', '...');
+        ("php_define", r"(?i)\bdefine\(\s*(?P<q0>['\"])(?P<name>" + _NAME + r")(?P=q0)\s*,\s*(?P<q>['\"])"
+                       r"(?P<v>[^'\"\\]{4,200})(?P=q)", 0.8),
+        # URL-encoded JSON or form bodies: %22password%22%3A%22...%22, password%3D...
+        ("urlencoded", r"(?i)(?<![A-Za-z0-9])(?P<name>" + _NAME + r")(?:%22|%27)?(?:%3D|%3A)(?:%22|%27|%20|\+)*"
+                       r"(?P<v>(?:[A-Za-z0-9._~!*()-]|%(?!2[267]|7[BD])[0-9A-Fa-f]{2}){4,200})", 0.8),
+        # .NET appSettings: <add key="ApiSecret" value="..."/>; XML elements: <password>...</password>
+        ("xml_setting", r"(?i)\bkey\s*=\s*\"(?P<name>" + _NAME + r")\"\s+value\s*=\s*(?P<q>\")(?P<v>[^\"]{4,200})(?P=q)", 0.8),
+        ("xml_element", r"(?i)<(?P<name>" + _NAME + r")>(?P<v>[^<\s]{4,200})</", 0.8),
     ]
     PREFILTER = [
         r"(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key"
         r"|credential|signing[_-]?key|encryption[_-]?key|master[_-]?key|session[_-]?key|bearer)"
-        r"[A-Za-z0-9_.-]*[\"'\]]?\s*(?:=|:|=>|\?\?=|\|\|=)\s*\S",
+        r"[A-Za-z0-9_.-]*(?:\\?[\"'\]])?\s*(?:=|:|=>|\?\?=|\|\|=)\s*\S",
+        r"(?:ENV|ARG)\s+[A-Za-z0-9_.-]*(?:passw|secret|token|key|pwd|auth|credential)[A-Za-z0-9_.-]*\s+[^\s=]",
+        r"define\(\s*['\"][A-Za-z0-9_.-]*(?:passw|secret|token|key|pwd|salt|auth)",
+        r"(?:passw|secret|token|api[_-]?key|apikey|pwd|credential)[A-Za-z0-9_.-]*(?:%22|%27)?(?:%3D|%3A)",
+        r"key\s*=\s*\"[^\"]*(?:passw|secret|token|key|pwd|credential)[^\"]*\"\s+value",
+        r"<[A-Za-z0-9_.-]*(?:passw|secret|token|api[_-]?key|apikey|pwd|credential)[A-Za-z0-9_.-]*>[^<\s]{4}",
     ]
     PREFILTER_CASELESS = True
 
