@@ -27,6 +27,7 @@ MODULES = (
     "init",         # kt init
     "firewall",     # kt firewall check/rules
     "injection",    # kt injection check/rules
+    "codex",        # kt codex setup
 )
 
 
