@@ -150,7 +150,7 @@ def test_any_failure_exits_one_and_prints_the_fix(world, tmp_path):
     r = run_doctor(args, env)
     assert r.exit_code == 1
     assert "✗ Codex openai_base_url is https://api.openai.com/v1, not the gateway" in r.output
-    assert "fix: set openai_base_url = \"http://127.0.0.1:" in r.output
+    assert "fix: kt codex setup --base-url http://127.0.0.1:" in r.output
 
 
 def test_invalid_config_fails_and_points_at_lint(tmp_path):

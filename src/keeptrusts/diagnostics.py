@@ -473,7 +473,7 @@ def _same_endpoint(url: str, expected: str) -> bool:
 def check_codex(ctx: Context) -> Check:
     path = _codex_config_path(ctx)
     expected = ctx.base_url()
-    fix = f'add  openai_base_url = "{expected}"  to {path}'
+    fix = f"kt codex setup --base-url {expected}  (sets openai_base_url in {path})"
     if not path.exists():
         if shutil.which("codex", path=ctx.env.get("PATH")):
             if ctx.explicit_proxy_in_use():
@@ -494,7 +494,7 @@ def check_codex(ctx: Context) -> Check:
         return Check("codex", OK, f"Codex points at the gateway ({where} = {url} in {path})")
     if url:
         return Check("codex", FAIL, f"Codex {where} is {url}, not the gateway ({expected}): its traffic goes around it",
-                     f'set {where} = "{expected}" in {path}')
+                     fix if where == "openai_base_url" else f'set {where} = "{expected}" in {path}')
     if ctx.explicit_proxy_in_use():
         return Check("codex", OK, f"Codex reaches the gateway through HTTPS_PROXY (no {where} in {path})")
     return Check("codex", FAIL, f"Codex config {path} has no {where}: Codex talks to api.openai.com directly", fix)
