@@ -32,11 +32,24 @@ def _lit(m: re.Match) -> str:
         if v is not None:
             if g == "t" and "${" in v:
                 return v.split("${", 1)[0] + "\x00"
-            try:
-                return ast.literal_eval("'" + v.replace("'", "\\'") + "'") if g in ("q", "d") else v
-            except (ValueError, SyntaxError):
-                return v
+            return _unescape(v) if g in ("q", "d") else v
     return ""
+
+
+_ESC = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "e": "\x1b"}
+
+
+def _unescape(v: str) -> str:
+    """A string literal's value, for the escapes Python, JS, Perl, Ruby and awk share."""
+    def rep(m: re.Match) -> str:
+        e = m.group(1)
+        if e[0] in "xu" and len(e) > 1:
+            try:
+                return chr(int(e[1:], 16))
+            except ValueError:
+                return e
+        return _ESC.get(e, e)
+    return re.sub(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)", rep, v, flags=re.S)
 
 
 BACKTICKS = re.compile(r"`((?:\\.|[^`\\])*)`|%x\(([^)]*)\)|\bqx\(([^)]*)\)")

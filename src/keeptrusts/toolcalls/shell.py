@@ -939,7 +939,7 @@ def _hidden_commands(name: str, args: list[str]) -> list[str]:
 def _printed_text(cmds: list[SimpleCommand]) -> str | None:
     """The text a lone `echo ...` / `printf ...` prints (None for anything else)."""
     top = [c for c in cmds if c.argv]
-    if len(top) != 1 or top[0].name not in ("echo", "printf") or top[0].feeds:
+    if len(top) != 1 or top[0].name not in ("echo", "printf"):   # they never read stdin
         return None
     args = [a for a in top[0].args if a not in ("-n", "-e", "-E")]
     if top[0].name == "printf" and args:
