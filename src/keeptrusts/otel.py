@@ -241,8 +241,8 @@ def _float(v):
         return None
 
 
-def _summary(exchange: dict) -> str:
-    policy = next((a["value"]["stringValue"] for a in attributes(exchange) if a["key"] == "keeptrusts.policy"), None)
+def _summary(exchange: dict, attrs: list[dict]) -> str:
+    policy = next((a["value"]["stringValue"] for a in attrs if a["key"] == "keeptrusts.policy"), None)
     return (f"{exchange.get('verdict') or '-'} {exchange.get('reason_code') or ''}".rstrip()
             + (f" by {policy}" if policy else "")
             + f": {exchange.get('developer') or '-'} {exchange.get('model') or '-'} "
@@ -253,9 +253,9 @@ def _summary(exchange: dict) -> str:
 def log_record(exchange: dict) -> dict:
     number, text = SEVERITY.get(exchange.get("verdict") or "", (9, "INFO"))
     t = str(_nanos(exchange.get("timestamp")))
+    attrs = attributes(exchange)
     return {"timeUnixNano": t, "observedTimeUnixNano": t, "severityNumber": number, "severityText": text,
-            "body": {"stringValue": _summary(exchange)}, "attributes": attributes(exchange),
-            **_ids(exchange)}
+            "body": {"stringValue": _summary(exchange, attrs)}, "attributes": attrs, **_ids(exchange)}
 
 
 def span(exchange: dict) -> dict:
@@ -267,7 +267,7 @@ def span(exchange: dict) -> dict:
     return {**_ids(exchange), "name": f"chat {exchange.get('model') or 'unknown'}", "kind": 3,   # CLIENT
             "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + int(latency * 1_000_000)),
             "attributes": attrs,
-            "status": {"code": 2, "message": _summary(exchange)} if failed else {"code": 1}}
+            "status": {"code": 2, "message": _summary(exchange, attrs)} if failed else {"code": 1}}
 
 
 def _ids(exchange: dict) -> dict:

@@ -11,6 +11,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+import orjson
+
 from . import items as items_mod
 from . import store
 from .rows import decode
@@ -190,8 +192,8 @@ class EventStore:
         skel = cache.get(row["id"])
         if skel is None:
             try:
-                skel = cache[row["id"]] = json.loads(row["request_skeleton"])
-            except ValueError:
+                skel = cache[row["id"]] = orjson.loads(row["request_skeleton"])
+            except orjson.JSONDecodeError:
                 return None
         ref, i = skel.get(m.group(1)), int(m.group(2))
         if not isinstance(ref, dict):
@@ -201,7 +203,7 @@ class EventStore:
         elif "$kt_chunks" in ref and i // items_mod.CHUNK < len(ref["$kt_chunks"]):
             chunk = ref["$kt_chunks"][i // items_mod.CHUNK]
             if chunk not in cache:
-                cache[chunk] = json.loads(self.item(chunk) or "[]")
+                cache[chunk] = orjson.loads(self.item(chunk) or "[]")
             hashes, i = cache[chunk], i % items_mod.CHUNK
         else:
             return None
