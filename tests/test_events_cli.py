@@ -270,6 +270,28 @@ def test_tail_follow_sees_rows_while_the_gateway_writes(tmp_path):
         w.close()
 
 
+def test_tail_follow_plain_lines_line_up_with_the_header(tmp_path):
+    db = tmp_path / "audit.db"
+    w = AuditWriter(db, hmac_key=b"").start()
+    w.submit(record(0, developer="al")).result(5)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from keeptrusts.cli.main import main; main()", "events", "tail", "--db", str(db),
+         "--follow", "--poll-interval", "0.05", "--follow-seconds", "20"], stdout=subprocess.PIPE, text=True)
+    try:
+        header, first = proc.stdout.readline(), proc.stdout.readline()
+        w.submit(record(1, developer="a-much-longer-developer-name", verdict="block", usage=None)).result(5)
+        later = proc.stdout.readline()
+        assert header.startswith("TIME") and record(0)["id"] in first and record(1)["id"] in later
+        for title in ("VERDICT", "DEVELOPER", "MODEL"):
+            col = header.index(title)
+            assert first[col - 2:col] == later[col - 2:col] == "  " and " " not in (first[col], later[col])
+        assert "\x1b[" not in first + later                  # a pipe, not a terminal
+    finally:
+        proc.kill()
+        proc.wait(5)
+        w.close()
+
+
 def test_keyed_chain_written_by_the_gateway_verifies_with_the_env_key(tmp_path, monkeypatch):
     """The gateway and `kt audit verify` both take the key from KEEPTRUSTS_AUDIT_HMAC_KEY."""
     db = tmp_path / "audit.db"
