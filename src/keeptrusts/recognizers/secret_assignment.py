@@ -51,6 +51,9 @@ class SecretAssignmentRecognizer(Recognizer):
         r"<[A-Za-z0-9_.-]*(?:passw|secret|token|api[_-]?key|apikey|pwd|credential)[A-Za-z0-9_.-]*>[^<\s]{4}",
     ]
     PREFILTER_CASELESS = True
+    # Each prefilter wakes only the patterns it stands for: a plain `token = x` line is not read six more times.
+    PREFILTER_FOR = [("quoted", "env", "config", "dockerfile"), ("dockerfile",), ("php_define",), ("urlencoded",), ("xml_setting",),
+                     ("xml_element",)]
 
     def validate(self, value, match, line):
         name = match.group("name").lower()

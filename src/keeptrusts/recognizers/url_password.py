@@ -56,6 +56,9 @@ class UrlPasswordRecognizer(Recognizer):
                  r"(?i)(?:x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|x-vault-token|x-gitlab-token"
                  r"|x-figma-token|ocp-apim-subscription-key|x-functions-key|x-goog-api-key)[\"']?\s*:",
                  r"(?i)[?&;](?:password|passwd|pwd|pass)=[^&;\s'\"#]{3}", r"htpasswd\s"]
+    PREFILTER_FOR = [("url_userinfo",), ("conn_string",), ("cli_user",), ("mysql_p", "login_p"), ("password_flag",),
+                     ("sshpass",), ("mysql_p_quoted",), ("redis_a",), ("login_p", "mysql_p"), ("inline_env",),
+                     ("secret_flag",), ("var_flag",), ("var_flag",), ("key_header",), ("url_param",), ("htpasswd",)]
     CONTEXT = ["connection", "dsn", "database_url", "url", "uri"]
 
     def __init__(self) -> None:
