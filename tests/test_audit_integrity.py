@@ -377,3 +377,34 @@ def test_rotate_refuses_to_sign_a_truncated_db(tmp_path):
     with pytest.raises(AuditError, match="truncated tail"):
         rotate(path, dt.timedelta(days=4.5), now=NOW)
     assert verify(path).error.kind == "truncated_tail"
+
+
+def test_head_and_its_marker_deleted_while_stopped_refuses_to_start(db):
+    """Nothing inside the file can prove there was a head (the attacker edits the file), but the key
+    file already existed, so a database with rows and no head is not adopted silently."""
+    conn = attacker(db)
+    conn.execute("DELETE FROM events WHERE seq >= 9")
+    conn.execute("UPDATE sqlite_sequence SET seq = 8 WHERE name = 'events'")
+    conn.execute("DELETE FROM meta WHERE key IN ('head', 'db_id')")
+    conn.close()
+    paths.audit_head(db).unlink()
+    with pytest.raises(AuditError, match="signed head .* is missing"):
+        AuditWriter(db).start()
+    assert not paths.audit_head(db).exists() and verify(db).error.kind == "head_missing"
+    assert "db_id" not in store.meta(sqlite3.connect(db))          # a refused start changes nothing
+
+
+def test_a_legacy_db_with_an_explicit_key_is_adopted_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEEPTRUSTS_AUDIT_HMAC_KEY", "operator-key")
+    path = tmp_path / "old.db"
+    write(path, n=3)
+    # as the previous version left it: no head, no db id, no marker
+    conn = attacker(path)
+    conn.execute("DELETE FROM meta WHERE key IN ('head', 'db_id')")
+    conn.close()
+    paths.audit_head(path).unlink()
+    write(path, n=1, start=4)                  # adopted: signed from now on
+    assert verify(path).ok and verify(path).head_seq == 4
+    paths.audit_head(path).unlink()            # ... and from then on a missing head is refused
+    with pytest.raises(AuditError, match="missing"):
+        AuditWriter(path).start()

@@ -34,10 +34,9 @@ def key_from_env() -> bytes | None:
 
 
 def resolve_key(explicit: bytes | None = None, *, create: bool = False) -> tuple[bytes | None, str]:
-    """(key, where it came from): "argument", "env", "file", "none" (explicitly unkeyed: an empty
-    argument or variable) or "missing" (no variable, no key file and `create` False).
-
-    With `create`, a missing key file is generated (the gateway's first start)."""
+    """(key, where it came from): "argument", "env", "file", "created" (the key file was generated just
+    now: the gateway's first start), "none" (explicitly unkeyed: an empty argument or variable) or
+    "missing" (no variable, no key file and `create` False)."""
     if explicit is not None:
         return (explicit, "argument") if explicit else (None, "none")
     raw = os.environ.get(HMAC_ENV)
@@ -46,7 +45,7 @@ def resolve_key(explicit: bytes | None = None, *, create: bool = False) -> tuple
     path = paths.audit_hmac_key()
     key = read_key_file(path)
     if key is None and create:
-        key = create_key_file(path)
+        return create_key_file(path), "created"
     return (key, "file") if key is not None else (None, "missing")
 
 

@@ -55,6 +55,7 @@ class AuditTampered(AuditError):
 
 def _key_name(source: str) -> str:
     return {"env": "KEEPTRUSTS_AUDIT_HMAC_KEY", "file": f"the audit key {paths.audit_hmac_key()}",
+            "created": f"the new audit key {paths.audit_hmac_key()}",
             "argument": "the key given"}.get(source, "the key")
 
 
@@ -80,7 +81,7 @@ def _check_key(conn: sqlite3.Connection, key: bytes | None, source: str, db_path
                          f"{_key_name(source)} has id {key_id(key)}: use the original key "
                          "(KEEPTRUSTS_AUDIT_HMAC_KEY) or point the gateway at a new audit db")
     if m.get("hash_alg") == "sha256" and key:
-        if source == "file":
+        if source in ("file", "created"):
             # A database from before keyed-by-default: its rows stay sha256 (a chain keeps one algorithm),
             # but its head is signed from now on, so a cut tail or a rewrite is still caught.
             log.warning("audit db %s has an unkeyed chain (started before keyed-by-default); its head is "
@@ -202,7 +203,7 @@ class AuditWriter:
             st = os.stat(self.db_path)
             self._db_ident = (st.st_dev, st.st_ino)
             if key:
-                self._open_head(conn, key)
+                self._open_head(conn, key, source)
             else:
                 self._last = chain_head(conn)
         except (sqlite3.Error, OSError) as exc:
@@ -222,19 +223,29 @@ class AuditWriter:
         _ACTIVE.append(self)
         return self
 
-    def _open_head(self, conn: sqlite3.Connection, key: bytes) -> None:
+    def _open_head(self, conn: sqlite3.Connection, key: bytes, source: str) -> None:
         """Check the database against its signed head (refusing one that was cut, rewritten or replaced
         while the gateway was stopped), then sign the current chain head."""
-        db_id = _db_id(conn)
         m = store.meta(conn)
+        had_id = "db_id" in m
         found = head_mod.read(self.head_path, key)
         problem = head_mod.compare(conn, found, m, self.head_path)
+        if problem is None and found.status == "missing" and chain_head(conn)[0] > 0:
+            # Rows but no head, and nothing inside the file says there was one. Signing it as it is is right
+            # only for a database from before signed heads, opened for the first time: the key file is being
+            # created right now, or (explicit key) no signing gateway ever gave it an id. Otherwise the head
+            # (and the marker) were deleted, most likely to hide a cut: refuse.
+            adopt = source == "created" or (source in ("env", "argument") and not had_id)
+            if not adopt:
+                problem = ("head_missing", None, f"it has rows but its signed head {self.head_path} is missing "
+                                                 "(deleted?), so a cut or a rewrite cannot be ruled out")
         if problem:
             kind, _seq, text = problem
             fix = ("use the original key (KEEPTRUSTS_AUDIT_HMAC_KEY) or keep" if kind == "wrong_key" else "keep")
             raise AuditError(f"audit db {self.db_path}: {text}; {fix} {self.db_path} and {self.head_path} as "
                              f"evidence (kt audit verify --db {self.db_path} says what changed) and move both away "
                              "to start a new audit trail")
+        db_id = _db_id(conn)          # only once the database passed: a refused start leaves it as it was
         conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('head', 'signed')")
         seq, last_hash = chain_head(conn)
         self._head = head_mod.HeadFile(self.head_path, key, db_id, m.get("hash_alg") or "sha256")
