@@ -142,6 +142,8 @@ def positionals(cmd: SimpleCommand) -> list[str]:
 
 
 def _option_values(args: list[str], names: tuple[str, ...]) -> list[str]:
+    if not any(a[:1] == "-" for a in args):   # most commands: nothing to look at
+        return []
     vals = []
     for k, a in enumerate(args):
         if a in names and k + 1 < len(args):

@@ -27,6 +27,27 @@ def _expand(glob: str, home: str) -> str:
     return home + glob[1:] if glob == "~" or glob.startswith("~/") else glob
 
 
+@lru_cache(maxsize=256)
+def _compiled(globs: tuple[str, ...], home: str) -> tuple[re.Pattern, re.Pattern | None]:
+    """`matches` for a literal path as two regexes: on the whole path (a glob; `dir/**` also matches
+    dir) and on the basename (`**/name` globs)."""
+    full, base = [], []
+    for g in globs:
+        g = _expand(g, home)
+        full.append(fnmatch.translate(g))
+        if g.endswith("/**"):
+            full.append(fnmatch.translate(g[:-3]))
+        if g.startswith("**/"):
+            base.append(fnmatch.translate(g[3:]))
+    return re.compile("|".join(full) or "(?!)"), re.compile("|".join(base)) if base else None
+
+
+@lru_cache(maxsize=4096)
+def _wild_matches(resolved: str, globs: tuple[str, ...], home: str) -> bool:
+    """`matches` for a path argument that is itself a glob (`~/*`, `/home/dev/**/*.pem`): slower, cached."""
+    return PathJudge(None, home)._matches_wild(resolved, globs)
+
+
 class PathJudge:
     def __init__(self, workspace: str | None, home: str):
         self.workspace = posixpath.normpath(workspace) if workspace else None
@@ -61,6 +82,13 @@ class PathJudge:
 
     def matches(self, resolved: str, globs: list[str]) -> bool:
         wild = any(ch in resolved for ch in "*?[")
+        if not wild:   # one compiled regex per glob list (the common case; the loop below is the spec)
+            full, base = _compiled(tuple(globs), self.home)
+            return bool(full.match(resolved)) or bool(base and base.match(posixpath.basename(resolved)))
+        return _wild_matches(resolved, tuple(globs), self.home)
+
+    def _matches_wild(self, resolved: str, globs: tuple[str, ...]) -> bool:
+        wild = True
         for g in globs:
             g = self.expand_glob(g)
             if fnmatch.fnmatchcase(resolved, g):

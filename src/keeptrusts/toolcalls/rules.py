@@ -48,6 +48,8 @@ class Rule:
     # `command` split into exact names (a set lookup) and globs, so most rules are skipped fast.
     _names: frozenset[str] | None = field(default=None, repr=False)
     _name_globs: tuple[str, ...] = field(default=(), repr=False)
+    # Effect fields that must be non-empty for the rule to match (checked before anything else).
+    _needs: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "rule") -> "Rule":
@@ -89,6 +91,10 @@ class Rule:
             names = [str(n) for n in match["command"]]
             rule._names = frozenset(n for n in names if not any(c in n for c in "*?["))
             rule._name_globs = tuple(n for n in names if any(c in n for c in "*?["))
+        rule._needs = tuple(k for k in PATH_KEYS + ("signals", "persists") if k in match) + \
+            (("runs_fetched",) if match.get("runs_fetched") is True else ()) + \
+            (("hosts",) if isinstance(match.get("network"), dict) and
+             ("hosts" in match["network"] or "hosts_not" in match["network"]) else ())
         return rule
 
     def could_match(self, names: set[str]) -> bool:
@@ -102,10 +108,14 @@ class Rule:
         return not self.tools or any(fnmatch.fnmatchcase(tool, g) for g in self.tools)
 
     def matches(self, cmd: SimpleCommand, eff: Effects, ctx: Context, names: set[str] | None = None) -> bool:
+        for need in self._needs:   # cheapest first: the rule is about an effect this command does not have
+            if not getattr(eff, need):
+                return False
         m = self.match
-        names = cmd.names() if names is None else names
-        if not self.could_match(names):
-            return False
+        if names is None:   # judge_commands has checked the names already
+            names = cmd.names()
+            if not self.could_match(names):
+                return False
         if "not_command" in m and any(n in m["not_command"] for n in names):
             return False
         if "dynamic" in m and bool(m["dynamic"]) != cmd.dynamic:
@@ -341,6 +351,27 @@ class Match:
     effect: str = ""        # the effect the rule judged, in words (filled for blocking matches)
 
 
+_CANDIDATES: dict[int, tuple[list[Rule], dict]] = {}
+
+
+def _candidates(rules: list[Rule], names: set[str]) -> list[Rule]:
+    """The rules, in order, whose `command` could fit these names (cached per rule list and names)."""
+    entry = _CANDIDATES.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        if len(_CANDIDATES) > 64:
+            _CANDIDATES.clear()
+        entry = (rules, {})   # keeping `rules` referenced keeps its id from being reused
+        _CANDIDATES[id(rules)] = entry
+    key = frozenset(names)
+    hit = entry[1].get(key)
+    if hit is None:
+        if len(entry[1]) > 4096:
+            entry[1].clear()
+        hit = [r for r in rules if r.could_match(names)]
+        entry[1][key] = hit
+    return hit
+
+
 def judge_commands(rules: list[Rule], tool: str, commands: list[SimpleCommand], ctx: Context) -> list[Match]:
     """Every (rule, command) that matched; an `allow` rule exempts its command from later rules."""
     found: list[Match] = []
@@ -349,8 +380,8 @@ def judge_commands(rules: list[Rule], tool: str, commands: list[SimpleCommand], 
             continue
         eff = effects_of(cmd)
         names = cmd.names()
-        for rule in rules:
-            if not rule.could_match(names) or not rule.applies_to_tool(tool):
+        for rule in _candidates(rules, names):
+            if rule.tools and not rule.applies_to_tool(tool):
                 continue
             if not rule.match:
                 found.append(Match(rule, cmd, eff))
