@@ -234,6 +234,14 @@ class Redactor:
             return Restored(text, foreign=counts["foreign"], refused=counts["restored"])
         return Restored(out, restored=counts["restored"], foreign=counts["foreign"])
 
+    def restore_tool_call(self, kind: str, name: str | None, text: str, scope=_UNSET, *,
+                          workspace: str | None = None, allow: Allow | None = None) -> Restored:
+        """Restore one tool call the model emitted, the way the gateway should: only `scope`'s placeholders,
+        JSON-escaped inside a function call's arguments, and only if the call's effect is local
+        (`allow` defaults to `no_egress(kind, name, workspace)`)."""
+        judge = no_egress(kind, name, workspace) if allow is None else allow
+        return self.restore_checked(text, scope, judge, json_string=(kind == "function_call"))
+
     @staticmethod
     def split_partial(text: str) -> tuple[str, str]:
         """Split a stream chunk into (safe to emit now, tail that may start a placeholder)."""
