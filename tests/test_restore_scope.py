@@ -206,3 +206,13 @@ def test_restore_tool_call_is_the_one_call_the_gateway_needs(r):
     assert r.restore_tool_call("function_call", "exec_command", local, BOB).foreign == 1
     patch = f"*** Begin Patch\n*** Update File: a.py\n@@\n-x = '{ph}'\n+x = '{ph}'\n*** End Patch\n"
     assert r.restore_tool_call("custom_tool_call", "apply_patch", patch, ALICE).restored == 2
+
+
+def test_restore_tool_call_keeps_json_actions_valid(r):
+    value = 'p"w\\d'
+    ph = r.placeholder("SECRET", "secret_assignment", value, scope=ALICE)
+    action = json.dumps({"type": "exec", "command": ["sed", "-i", f"s/{ph}/x/", "a.cfg"]})
+    res = r.restore_tool_call("local_shell_call", "local_shell", action, ALICE)
+    assert res.restored == 1 and json.loads(res.text)["command"][2] == f"s/{value}/x/"
+    mcp = json.dumps({"path": "notes.txt", "content": ph})
+    assert r.restore_tool_call("mcp_call", "files.write", mcp, ALICE).refused == 1     # effect unknown

@@ -137,6 +137,17 @@ def no_egress(kind: str, name: str | None, workspace: str | None = None, home: s
     return allow
 
 
+def _is_json(text: str) -> bool:
+    """A JSON object or array: an original put inside it must be JSON-escaped to keep it valid."""
+    if text[:1] not in ("{", "[") and not text.lstrip()[:1] in ("{", "["):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _scope_id(scope: "Scope | None") -> tuple | None:
     return None if scope is None else (scope.developer or "", scope.session)
 
@@ -237,10 +248,10 @@ class Redactor:
     def restore_tool_call(self, kind: str, name: str | None, text: str, scope=_UNSET, *,
                           workspace: str | None = None, allow: Allow | None = None) -> Restored:
         """Restore one tool call the model emitted, the way the gateway should: only `scope`'s placeholders,
-        JSON-escaped inside a function call's arguments, and only if the call's effect is local
-        (`allow` defaults to `no_egress(kind, name, workspace)`)."""
+        JSON-escaped when the call's text is JSON (function arguments, local_shell/shell/mcp actions), and
+        only if the call's effect is local (`allow` defaults to `no_egress(kind, name, workspace)`)."""
         judge = no_egress(kind, name, workspace) if allow is None else allow
-        return self.restore_checked(text, scope, judge, json_string=(kind == "function_call"))
+        return self.restore_checked(text, scope, judge, json_string=_is_json(text))
 
     @staticmethod
     def split_partial(text: str) -> tuple[str, str]:
