@@ -142,7 +142,9 @@ def test_live_reload_and_invalid_change_keeps_old(fake_openai, gateway_factory, 
     cfg.write_text("this: is: not: yaml")
     time.sleep(2.5)
     h = gw.health()
-    assert h["config"] == "production@0.3.0" and h["status"] == "healthy"
+    # Still enforcing the last good config, and saying that the file on disk is not what runs.
+    assert h["config"] == "production@0.3.0" and h["status"] == "degraded"
+    assert "change was rejected" in h["reason"] and "production@0.3.0" in h["reason"]
     assert "config reload failed" in gw.log_text()
     status, body = gw.get("/keeptrusts/config")
     assert json.loads(body)["pack"]["version"] == "0.3.0"

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from keeptrusts.cli.main import cli
-from keeptrusts.exchange import TOOL_CALL_ARGS, TOOL_OUTPUT, USER
+from keeptrusts.exchange import OTHER, TOOL_CALL_ARGS, TOOL_OUTPUT, USER
 from keeptrusts.policies import REGISTRY, Policy
 from keeptrusts.policytest import build_exchange, response_body
 from keeptrusts.wire.responses_json import judge_response_body
@@ -228,7 +228,7 @@ def test_responses_request_becomes_typed_segments():
                       {"type": "function_call_output", "call_id": "c1", "output": "README.md"}]}
     ex, _ = build_exchange({"request": body, "headers": {"X-User-Id": "bob"}}, "s1")
     assert (ex.api, ex.transport, ex.model, ex.developer, ex.tools) == ("responses", "sse", "gpt-5", "bob", ["exec_command"])
-    kinds = [(s.kind, s.text, s.tool_name) for s in ex.segments]
+    kinds = [(s.kind, s.text, s.tool_name) for s in ex.segments if s.kind != OTHER]
     assert kinds[1:] == [(USER, "list files", None), (TOOL_CALL_ARGS, '{"cmd":"ls"}', "exec_command"),
                          (TOOL_OUTPUT, "README.md", "exec_command")]
     assert ex.segments[3].where == "input[2].output"
@@ -238,7 +238,10 @@ def test_chat_tool_message_gets_the_tool_name_of_its_call():
     msgs = [{"role": "assistant", "tool_calls": [{"id": "a", "function": {"name": "read_file", "arguments": "{}"}}]},
             {"role": "tool", "tool_call_id": "a", "content": "file body"}]
     ex, _ = build_exchange({"messages": msgs}, "s")
-    assert [(s.kind, s.tool_name) for s in ex.segments] == [(TOOL_CALL_ARGS, "read_file"), (TOOL_OUTPUT, "read_file")]
+    assert [(s.kind, s.tool_name) for s in ex.segments if s.kind != OTHER] == [
+        (TOOL_CALL_ARGS, "read_file"), (TOOL_OUTPUT, "read_file")]
+    # The closed-world floor: every other string of the body is a segment too (here the role and the names).
+    assert {s.text for s in ex.segments if s.kind == OTHER} >= {"assistant", "read_file", "tool", "a"}
 
 
 def test_mocked_answers_take_the_shape_of_their_api():
@@ -262,7 +265,7 @@ def test_a_malformed_request_is_a_case_failure_not_a_crash(tmp_path):
 def test_redaction_is_written_back_into_the_forwarded_body(tmp_path):
     c = {"name": "json-body", "input": {"request": {"model": "m", "input": [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "key=s3cr3t-value"}]}]}},
-         "expected": {"verdict": "redact", "forwarded_includes": ['"text": "key=<SECRET:test:00000000>"'],
+         "expected": {"verdict": "redact", "forwarded_includes": ['"text":"key=<SECRET:test:00000000>"'],
                       "forwarded_excludes": ["s3cr3t-value"]}}
     write_pack(tmp_path, [c])
     doc = json.loads(invoke("--pack-dir", str(tmp_path), "--json").output)

@@ -48,6 +48,7 @@ GATEWAY_SCHEMA = {
     "intercept_hosts": ListOf(str),
     "egress_allowlist": ListOf(str),
     "unknown_endpoints": Choice("forward", "block"),
+    "binary_payloads": {"images": Choice("allow", "block"), "files": Choice("allow", "block")},
     "max_body_mb": Number,
     "audit_db": str,
     "require_identity": bool,
@@ -81,7 +82,8 @@ TOP_LEVEL_SCHEMA: dict = {
 }
 
 DEFAULT_UPSTREAM = "https://api.openai.com"
-DEFAULT_INTERCEPT_HOSTS = ["api.openai.com"]
+# chatgpt.com: Codex signed in with ChatGPT sends its prompts to chatgpt.com/backend-api/codex/...
+DEFAULT_INTERCEPT_HOSTS = ["api.openai.com", "chatgpt.com"]
 
 
 class ConfigError(Exception):

@@ -18,11 +18,14 @@ class GatewayError:
     policy: str | None = None
     retry: bool = False
     retry_after: int | None = None
+    event_id: str | None = None   # the audit event of the refused exchange (`kt events show <id>`)
 
     def body(self) -> bytes:
         err = {"type": self.type, "message": self.message, "code": self.code}
         if self.policy:
             err["policy"] = self.policy
+        if self.event_id:
+            err["event_id"] = self.event_id
         return json.dumps({"error": err}, ensure_ascii=False).encode()
 
     def headers(self, verdict: str | None = None) -> dict[str, str]:
@@ -31,6 +34,8 @@ class GatewayError:
             h["x-keeptrusts-verdict"] = verdict
         if self.retry_after is not None:
             h["retry-after"] = str(self.retry_after)
+        if self.event_id:
+            h["x-keeptrusts-event-id"] = self.event_id
         return h
 
 

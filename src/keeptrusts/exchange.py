@@ -31,6 +31,9 @@ class Segment:
     tool_name: str | None = None   # for tool outputs and calls, the tool involved (when known)
     call_id: str | None = None
     original: str = field(default="", repr=False)  # text before any policy edited it
+    # How the text sits in the body when it is not a plain JSON string: "data-url:<mime>" (base64 in a
+    # data: URL), "base64" (bare base64 file data), "query:<name>", "header:<name>". Written back encoded.
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         if not self.original:

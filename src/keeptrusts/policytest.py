@@ -7,10 +7,11 @@ reason_code}}`. Cases come from JSON files beside the config (`tests/<config ste
 
 Both sides go through the gateway's own wire code, so a case sees what live traffic sees:
 `input.messages` (chat shape) or `input.request` (a chat-completions or responses body) is parsed
-by `wire.requests.extract` and edits are written back with `wire.requests.apply`; `upstream_response`
-mocks the provider (a string, a responses body with `output`, or a chat completion with `choices`)
-and is judged by `wire.responses_json.judge_response_body`: each item through the chain's
-`output_item` hook, then the whole completion through `response`. Placeholders are not restored
+and judged by the gateway's own turn pipeline (`keeptrusts.turn.judge_request`: typed segments and every
+other string of the body, edits written back); `upstream_response` mocks the provider (a string, a
+responses body with `output`, or a chat completion with `choices`) and is judged by
+`wire.responses_json.judge_response_body` with the gateway's `turn.OutputJudge`: each item through the
+chain's `output_item` hook, then the whole completion through `response`. Placeholders are not restored
 in tool calls here (the gateway restores them for the client), so checks see what policies left.
 
 Optional expectations beyond the reference: `expected.policy` (the policy whose verdict decided),
@@ -28,9 +29,10 @@ from typing import Any
 
 from .chain import Chain, ChainResult
 from .config import Config
-from .exchange import Completion, Exchange, OutputItem
+from .exchange import Exchange
 from .policies import PolicyContext
 from .redaction import Redactor
+from .turn import OutputJudge, Turn, fill_exchange, judge_request
 from .verdicts import VERDICTS
 from .wire import requests as wire_requests
 from .wire.responses_json import judge_response_body
@@ -180,19 +182,25 @@ def request_body(inp: dict) -> tuple[str, dict]:
 
 
 def build_exchange(inp: dict, session_id: str) -> tuple[Exchange, dict]:
-    """The Exchange the gateway would build for this request, and the body it would forward."""
+    """The Exchange the gateway would build for this request (every string of it), and its body."""
     api, body = request_body(inp)
     try:
-        segments, tools = wire_requests.extract(api, body)
+        segments, tools, _ = wire_requests.extract_all(api, body)
     except wire_requests.RequestShapeError as exc:
         raise CaseError(f"input.request is not a valid {api} request: {exc}") from None
+    exchange = _exchange(inp, api, body, session_id)
+    exchange.segments, exchange.tools = segments, tools
+    return exchange, body
+
+
+def _exchange(inp: dict, api: str, body: dict, session_id: str) -> Exchange:
     headers = {str(k).lower(): str(v) for k, v in (inp.get("headers") or {}).items()}
     developer = headers.get("x-user-id") or headers.get("x-keeptrusts-agent-id")
     path = "/v1/chat/completions" if api == "chat" else "/v1/responses"
-    exchange = Exchange(api=api, transport="sse" if body.get("stream") else "http", path=path,
-                        model=body.get("model"), segments=segments, tools=tools, developer=developer,
-                        session_id=session_id, headers=headers)
-    return exchange, body
+    exchange = Exchange(api=api, transport="sse" if body.get("stream") else "http", path=path, developer=developer)
+    fill_exchange(exchange, body, headers)
+    exchange.session_id = session_id
+    return exchange
 
 
 def response_body(api: str, resp: Any) -> tuple[str, dict]:
@@ -212,27 +220,6 @@ def response_body(api: str, resp: Any) -> tuple[str, dict]:
     raise CaseError("upstream_response must be a string, a responses body (output) or a chat completion (choices)")
 
 
-class ChainJudge:
-    """The wire layer's OutputJudge, backed by the chain, as the addon's (without placeholder restore)."""
-
-    def __init__(self, chain: Chain, exchange: Exchange, result: ChainResult):
-        self.chain, self.exchange, self.result = chain, exchange, result
-
-    def item(self, item: OutputItem) -> str | None:
-        res = self.chain.output_item(self.exchange, item)
-        self.result.extend(res)
-        return res.blocked.message if res.blocked else None
-
-    def done(self, completion: Completion) -> str | None:
-        self.exchange.completion = completion
-        res = self.chain.response(self.exchange)
-        self.result.extend(res)
-        return res.blocked.message if res.blocked else None
-
-    def restore(self, text: str) -> str:
-        return text
-
-
 # ---------------------------------------------------------------------------------------------
 # Running
 
@@ -246,15 +233,23 @@ def run_case(chain: Chain, case: Case) -> CaseResult:
     error = None
     forwarded: list[str] = []
     try:
-        exchange, body = build_exchange(case.input, session_id=f"policy-test:{case.name}")
-        result.extend(chain.request(exchange))
-        if not result.blocked:
-            wire_requests.apply(body, exchange.segments)
-            forwarded += [s.text for s in exchange.segments] + [json.dumps(body, ensure_ascii=False)]
+        api, body = request_body(case.input)
+        exchange = _exchange(case.input, api, body, f"policy-test:{case.name}")
+        try:
+            judged = judge_request(chain, exchange, api, body, headers=exchange.headers)
+        except wire_requests.RequestShapeError as exc:
+            raise CaseError(f"input.request is not a valid {api} request: {exc}") from None
+        exchange.session_id = f"policy-test:{case.name}"
+        result.extend(judged.result)
+        if not judged.refusal:
+            forwarded += [s.text for s in exchange.segments] + [judged.forward]
             resp = case.input.get("upstream_response")
             if resp is not None:
                 api, rbody = response_body(exchange.api, resp)
-                _, _, completion = judge_response_body(api, rbody, ChainJudge(chain, exchange, result))
+                # The gateway's own output judge, without placeholder restore (checks see what policies left).
+                turn = Turn(exchange, {}, 0.0)
+                _, _, completion = judge_response_body(api, rbody, OutputJudge(chain, turn))
+                result.extend(turn.output_result)
                 forwarded += [i.text for i in completion.items] + [json.dumps(rbody, ensure_ascii=False)]
     except CaseError as exc:
         error = str(exc)

@@ -46,6 +46,7 @@ class Runtime:
     egress_allowlist: list[str]
     unknown_endpoints: str
     max_body_bytes: int
+    binary_payloads: dict
     require_identity: bool
     upstream_timeout: float
     restore: bool = True   # put redacted originals back on the way to the client (both redacting policies agree)
@@ -66,7 +67,8 @@ class Runtime:
             config=config, chain=Chain(config, context, fm), fail_mode=fm, upstream=upstream,
             upstream_overridden=bool(override), intercept_hosts=hosts,
             egress_allowlist=list(gw.get("egress_allowlist") or []),
-            unknown_endpoints=gw.get("unknown_endpoints") or "forward",
+            unknown_endpoints=gw.get("unknown_endpoints") or "block",   # closed world: refuse what we do not model
+            binary_payloads=dict(gw.get("binary_payloads") or {}),
             max_body_bytes=int(float(gw.get("max_body_mb") or 32) * 1024 * 1024),
             require_identity=bool(gw.get("require_identity", False)),
             upstream_timeout=float(gw.get("upstream_timeout_seconds") or 600),

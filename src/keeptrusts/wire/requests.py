@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..exchange import ASSISTANT, REASONING, SYSTEM, TOOL_CALL_ARGS, TOOL_OUTPUT, USER, Segment
-from .jsonpath import set_path
+from .jsonpath import get_path, set_path
+from .walk import Unreadable, encode_back, uncovered
 
 ROLE_KIND = {"system": SYSTEM, "developer": SYSTEM, "user": USER, "assistant": ASSISTANT,
              "tool": TOOL_OUTPUT, "function": TOOL_OUTPUT}
@@ -40,7 +41,7 @@ def _content_segments(content: Any, base: tuple, kind: str, role: str, out: list
             if isinstance(part, str):
                 out.append(Segment(base + (k,), kind, part, role, **kw))
             elif isinstance(part, dict):
-                for key in ("text", "refusal"):
+                for key in ("text", "refusal", "stdout", "stderr"):
                     if isinstance(part.get(key), str):
                         out.append(Segment(base + (k, key), kind, part[key], role, **kw))
     elif content is not None and not isinstance(content, (dict, int, float, bool)):
@@ -87,10 +88,10 @@ def _tool_names(defs: Any, tools: list[str]) -> None:
                 tools.append(name)
 
 
-def _responses_segments(body: dict, base: tuple, out: list[Segment], tools: list[str]) -> None:
+def _responses_segments(body: dict, base: tuple, out: list[Segment], tools: list[str], items_key: str = "input") -> None:
     if isinstance(body.get("instructions"), str):
         out.append(Segment(base + ("instructions",), SYSTEM, body["instructions"], "system"))
-    inp = body.get("input")
+    inp = body.get(items_key)
     if isinstance(inp, str):
         out.append(Segment(base + ("input",), USER, inp, "user"))
     elif isinstance(inp, list):
@@ -98,7 +99,7 @@ def _responses_segments(body: dict, base: tuple, out: list[Segment], tools: list
         for i, item in enumerate(inp):
             if not isinstance(item, dict):
                 raise RequestShapeError(f"input[{i}] must be an object")
-            p = base + ("input", i)
+            p = base + (items_key, i)
             t = item.get("type") or ("message" if "role" in item else "")
             if t == "message":
                 role = item.get("role") or "user"
@@ -110,7 +111,7 @@ def _responses_segments(body: dict, base: tuple, out: list[Segment], tools: list
                     out.append(Segment(p + (key,), TOOL_CALL_ARGS, item[key], "assistant",
                                        tool_name=item.get("name"), call_id=item.get("call_id")))
             elif t in ("function_call_output", "custom_tool_call_output", "local_shell_call_output",
-                       "mcp_call_output", "computer_call_output"):
+                       "mcp_call_output", "computer_call_output", "shell_call_output", "apply_patch_call_output"):
                 name = call_names.get(item.get("call_id") or "")
                 _content_segments(item.get("output"), p + ("output",), TOOL_OUTPUT, "tool", out,
                                   tool_name=name, call_id=item.get("call_id"))
@@ -135,7 +136,7 @@ def _responses_segments(body: dict, base: tuple, out: list[Segment], tools: list
                 if isinstance(item.get("output"), str):
                     out.append(Segment(p + ("output",), TOOL_OUTPUT, item["output"], "tool", tool_name=item.get("name")))
     elif inp is not None:
-        raise RequestShapeError("`input` must be a string or a list of items")
+        raise RequestShapeError(f"`{items_key}` must be a string or a list of items")
     _tool_names(body.get("tools"), tools)
 
 
@@ -150,6 +151,8 @@ def extract(api: str, body: Any) -> tuple[list[Segment], list[str]]:
     elif api == "responses":
         base: tuple = ("response",) if isinstance(body.get("response"), dict) and "input" not in body else ()
         _responses_segments(body["response"] if base else body, base, out, tools)
+    elif api == "conversations":
+        _responses_segments(body, (), out, tools, items_key="items")
     elif api in ("embeddings", "completions"):
         key = "input" if api == "embeddings" else "prompt"
         val = body.get(key)
@@ -171,11 +174,29 @@ def request_field(body: Any, name: str) -> Any:
     return inner.get(name) if isinstance(inner, dict) else None
 
 
+def extract_all(api: str, body: Any) -> tuple[list[Segment], list[str], list[Unreadable]]:
+    """Typed segments, then every other string of the body (the closed-world floor), offered tool
+    names, and the embedded payloads the chain cannot read."""
+    segments, tools = extract(api, body)
+    rest, unreadable = uncovered(body, {s.path for s in segments})
+    return segments + rest, tools, unreadable
+
+
 def apply(body: Any, segments: list[Segment]) -> bool:
     """Write edited segment texts back into the body; True when anything changed."""
     changed = False
+    renames = []
     for s in segments:
-        if s.changed:
-            set_path(body, s.path, s.text)
-            changed = True
+        if not s.changed:
+            continue
+        changed = True
+        last = s.path[-1] if s.path else None
+        if isinstance(last, tuple) and last[:1] == ("<key>",):
+            renames.append((s.path[:-1], last[1], s.text))  # after the values: their paths use the old key
+        else:
+            set_path(body, s.path, encode_back(s))
+    for parent_path, old, new in renames:
+        parent = get_path(body, parent_path)
+        if isinstance(parent, dict) and old in parent:
+            parent[new] = parent.pop(old)
     return changed
