@@ -212,3 +212,44 @@ def test_recognizers_plug_into_a_presidio_analyzer_engine_without_a_model():
     found = {(r.entity_type, text[r.start:r.end]) for r in engine.analyze(text=text, language="en")}
     assert {("PERSON", "Ingrid Lindqvist"), ("EMAIL_ADDRESS", "ingrid.lindqvist@fastmail.fm"),
             ("CREDIT_CARD", "4539 1488 0343 6467")} <= found
+
+
+# ---------------------------------------------------------------- structured types in every common spelling (issue 16)
+STRUCTURED = [
+    ("EMAIL_ADDRESS", '<a href="mailto:olivia.okafor@gmail.com">write</a>', "olivia.okafor@gmail.com"),
+    ("PHONE_NUMBER", "Call 020 7946 0958 today", "020 7946 0958"),                 # UK landline
+    ("PHONE_NUMBER", "mob: 07911 123456", "07911 123456"),                         # UK mobile
+    ("PHONE_NUMBER", "Tel. 030 12345678", "030 12345678"),                         # DE
+    ("PHONE_NUMBER", "tél : 06 12 34 56 78", "06 12 34 56 78"),                    # FR
+    ("PHONE_NUMBER", "call 98765 43210", "98765 43210"),                           # IN mobile
+    ("PHONE_NUMBER", "Fone: (11) 91234-5678", "(11) 91234-5678"),                  # BR
+    ("PHONE_NUMBER", "電話 03-1234-5678", "03-1234-5678"),                          # JP
+    ("PHONE_NUMBER", '"phone": "9876543210"', "9876543210"),                       # labelled, no separators
+    ("US_SSN", "ssn: 536228417", "536228417"),                                     # labelled, no dashes
+    ("US_SSN", '"social_security_number": "536228417"', "536228417"),
+    ("IP_ADDRESS", "upstream 2a00:1450::1 refused", "2a00:1450::1"),              # compressed, two groups
+    ("IP_ADDRESS", "peer ::ffff:81.2.69.160", "::ffff:81.2.69.160"),              # IPv4-mapped
+    ("IP_ADDRESS", "src 2a01:e35:8bae:50f0:9d9b:ef0d:2de3:b733%en0", "2a01:e35:8bae:50f0:9d9b:ef0d:2de3:b733%en0"),
+    ("IP_ADDRESS", "2A00:1450:4001:81B::200E", "2A00:1450:4001:81B::200E"),        # upper case
+    ("IBAN_CODE", "IBAN AL35202111090000000001234567 EUR", "AL35202111090000000001234567"),   # Albania
+    ("IBAN_CODE", "iban: be71 0961 2345 6769", "be71 0961 2345 6769"),            # lower case, grouped
+    ("IBAN_CODE", "Konto DE44-5001-0517-5407-3249-31", "DE44-5001-0517-5407-3249-31"),        # dashes
+]
+
+
+@pytest.mark.parametrize("type_,line,value", STRUCTURED)
+def test_structured_pii_in_every_common_spelling(type_, line, value):
+    out, findings = redact(line)
+    assert value not in out and type_ in [f.type for f in findings], (out, findings)
+
+
+STRUCTURED_NEGATIVES = [
+    "version 0.12.3", "x = 0123 4567", "ids 012 345 678 901", "id: 536228417", "std::vector<int> v;", "a::b",
+    "10:30:45", "mac 00:1a:2b:3c:4d:5e", "fe80::1%eth0", "::1", "2001:db8::1", "2a00:1450:4001::/48",
+    "iban = 'DE45 5001 0517 5407 3249 31'",
+]
+
+
+@pytest.mark.parametrize("line", STRUCTURED_NEGATIVES)
+def test_structured_lookalikes_are_untouched(line):
+    assert redact(line) == (line, [])

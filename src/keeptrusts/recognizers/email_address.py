@@ -24,7 +24,7 @@ class EmailAddressRecognizer(Recognizer):
         # user:pass@host in a URL is a credential (code-sanitation), not an address.
         head = line[max(0, match.start() - 256):match.start()]
         token_start = max(head.rfind(c) for c in " \t\"'`(<[,;=")
-        if "://" in head[token_start + 1:] or head[-1:] in (":", "/"):
+        if not head.lower().endswith("mailto:") and ("://" in head[token_start + 1:] or head[-1:] in (":", "/")):
             return False
         # file@2x.png, name@1.2.3 (npm), pkg@latest: not addresses.
         if domain.rsplit(".", 1)[-1] in ("png", "jpg", "svg", "gif", "js", "ts", "py", "json", "css", "md", "txt"):

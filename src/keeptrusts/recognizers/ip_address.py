@@ -22,16 +22,23 @@ class IpAddressRecognizer(Recognizer):
     CATEGORY = "PII"
     PATTERNS = [
         ("ipv4", r"(?<![\w.:])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\w|\+\d|/\d)", 0.7),
-        ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|[0-9A-Fa-f]{1,4})(?![\w:.]|/\d)", 0.6),
+        # Every IPv6 spelling (full, compressed anywhere, IPv4-embedded, zone id): a permissive shape that
+        # ipaddress then parses; what does not parse (times, MACs, C++ scopes) is dropped there.
+        ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}|(?=:))(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?"
+                 r"(?:%[\w.]+)?(?![\w:.]|/\d)", 0.6),
     ]
-    PREFILTER = [r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}"]
+    PREFILTER = [r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}",
+                 r"[0-9A-Fa-f]{1,4}::[0-9A-Fa-f]{1,4}", r"::[fF]{4}:\d"]
     CONTEXT = ["ip", "addr", "host", "client", "remote", "server", "x-forwarded-for"]
 
     def validate(self, value, match, line):
         try:
-            ip = ipaddress.ip_address(value)
+            ip = ipaddress.ip_address(value.split("%", 1)[0])
         except ValueError:
             return False
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped          # ::ffff:81.2.69.160 is that IPv4 address
+            value = str(ip)
         if not ip.is_global or ip.is_multicast or str(ip) in _WELL_KNOWN:
             return False
         if ip.version == 6:
@@ -39,7 +46,8 @@ class IpAddressRecognizer(Recognizer):
             low = value.lower()
             if any(w in low for w in ("ffff:ffff", "cafe", "beef", "dead", "face", "babe", "feed")):
                 return False     # documentation-style hex words
-            return None if value.count(":") >= 3 and low.startswith(("2", "3")) else False
+            shaped = value.count(":") >= 3 or "::" in value
+            return None if shaped and low.startswith(("2", "3")) else False
         if ip.version == 4:
             doc = ipaddress.ip_network
             if "".join(value.split(".")) in "01234567890123456789":
