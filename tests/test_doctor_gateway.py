@@ -185,6 +185,17 @@ def test_a_gateway_without_the_status_endpoint_falls_back(tmp_path, serve):
     assert check_provider_key(ctx).status == WARN   # this shell's variables, as before
 
 
+def test_without_the_status_endpoint_the_upstream_in_health_is_used(tmp_path, serve):
+    from keeptrusts.diagnostics import check_config, check_upstream
+    upstream = serve({"/v1/models": (401, {})})
+    cfg = write_config(tmp_path / "c.yaml", f"http://127.0.0.1:{free_port()}")
+    gw = serve({"/health": (200, {**health(), "upstream": f"http://127.0.0.1:{upstream.port}"})})
+    ctx = Context(str(cfg), listen=f"127.0.0.1:{gw.port}", timeout=2, env={})
+    check_config(ctx)
+    c = check_upstream(ctx)
+    assert c.status == OK and f"127.0.0.1:{upstream.port}" in c.message, c
+
+
 def test_doctor_honours_upstream_given_to_the_real_gateway(tmp_path, fake_openai, monkeypatch):
     """`kt gateway run --upstream URL`: doctor checks URL, not the pack's api.openai.com."""
     monkeypatch.chdir(tmp_path)

@@ -286,7 +286,8 @@ def check_proxy_port(ctx: Context) -> Check:
 
 
 def check_upstream(ctx: Context) -> Check:
-    running = ctx.status("upstream")
+    # /health carries the upstream too, for a gateway without /keeptrusts/status.
+    running = ctx.status("upstream") or (ctx.gateway_health or {}).get("upstream")
     url = (running or ctx.var("KEEPTRUSTS_UPSTREAM_URL")
            or (ctx.config.upstream_url() if ctx.config else "https://api.openai.com"))
     url = url.rstrip("/")
