@@ -246,7 +246,8 @@ def test_kt_firewall_check_and_rules(tmp_path):
     r = CliRunner().invoke(cli, ["firewall", "check", "--json", "-w", str(tmp_path), "--", "X=rm; $X -rf build"])
     doc = json.loads(r.output)
     assert r.exit_code == 0 and doc["verdict"] == "allow"
-    assert {"argv": ["rm", "-rf", "build"], "cwd": str(tmp_path), "deletes": ["build"]} in doc["commands"]
+    [rm] = [c for c in doc["commands"] if c["argv"] == ["rm", "-rf", "build"]]
+    assert rm["cwd"] == str(tmp_path) and rm["deletes"] == ["build"] and rm["effects"] == ["deletes build"]
     r = CliRunner().invoke(cli, ["firewall", "rules", "--json", "-c", str(ROOT / "policies" / "codex-cli.yaml")])
     ids = [x["id"] for x in json.loads(r.output)]
     assert ids[0] == "no-production-kubectl" and "curl-pipe-shell" in ids

@@ -65,23 +65,36 @@ def check(command: tuple[str, ...], config: str | None, workspace: str | None, t
     parsed = []
     for action in extract_actions(item.kind, item.name, item.text, ws, home):
         for c in action.commands:
+            if not c.argv and not c.redirects and not c.assigns:
+                continue
             e = effects_of(c)
             parsed.append({"argv": [a.replace(DYN, "$?") for a in c.argv], "via": c.via or None,
                            "cwd": c.cwd, "fed_by": sorted(c.feeds) or None,
                            "reads": e.reads or None, "writes": e.writes or None, "deletes": e.deletes or None,
-                           "hosts": e.hosts or None, "sends_data": e.sends_data or None})
+                           "executes": e.executes or None, "chmods": e.chmods or None,
+                           "signals": e.signals or None, "persists": e.persists or None,
+                           "runs_fetched": e.runs_fetched or None,
+                           "hosts": e.hosts or None, "sends_data": e.sends_data or None,
+                           "effects": e.summary() or None})
     if as_json:
         click.echo(json.dumps({"verdict": v.verdict, "rule": v.reason_code, "message": v.message,
                                "findings": [f.to_dict() for f in v.findings],
                                "commands": [{k: x for k, x in p.items() if x is not None} for p in parsed]}, indent=2))
     else:
         click.echo(f"{v.verdict}: {v.message or 'no rule matched'}")
+        click.echo("commands and their effects:")
         for p in parsed:
-            extra = ", ".join(f"{k}={p[k]}" for k in ("via", "fed_by", "reads", "writes", "deletes", "hosts", "sends_data")
-                              if p[k])
-            click.echo(f"  {' '.join(p['argv'])}" + (f"   [{extra}]" if extra else ""))
+            how = f"   (via {p['via']})" if p["via"] else ""
+            click.echo(f"  {' '.join(p['argv']) or '(redirect)'}{how}")
+            for line in p["effects"] or ["(no effect the rules judge)"]:
+                click.echo(f"      {line.replace(chr(0), '$')}")
+        if v.findings:
+            click.echo("rules:")
+        by_id = {r.id: r for r in fw.rules}
         for f in v.findings:
-            click.echo(f"  rule {f.rule}: {f.action}")
+            rule = by_id.get(f.rule)
+            click.echo(f"  {f.rule} ({f.action}): {rule.message if rule else f.rule}")
+            click.echo(f"      matched: {f.evidence}")
     sys.exit(1 if v.verdict == "block" else 0)
 
 

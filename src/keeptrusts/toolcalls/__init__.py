@@ -4,9 +4,9 @@ Used by the agent-firewall (is this command allowed?) and the quality-scorer (do
 Nothing here executes anything or imports mitmproxy.
 """
 from .actions import Action, extract_actions
-from .effects import Effects, effects_of
+from .effects import Effects, effects, effects_of
 from .patch import FileOp, apply_hunks, parse_patch
 from .shell import DYN, SimpleCommand, parse_shell
 
-__all__ = ["Action", "extract_actions", "Effects", "effects_of", "FileOp", "apply_hunks", "parse_patch",
+__all__ = ["Action", "extract_actions", "Effects", "effects", "effects_of", "FileOp", "apply_hunks", "parse_patch",
            "DYN", "SimpleCommand", "parse_shell"]

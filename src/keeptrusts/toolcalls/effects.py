@@ -31,6 +31,10 @@ VALUE_OPTS = {
            "--with", "--from"},
     "npm": {"--prefix", "-w", "--workspace", "--registry", "--tag"},
     "kill": {"-s", "-n"},
+    "kubectl": {"--context", "-n", "--namespace", "--kubeconfig", "-l", "--selector", "-o", "--output", "-f",
+                "--filename", "--cluster", "--user", "-c", "--container", "--as"},
+    "oc": {"--context", "-n", "--namespace", "--kubeconfig", "-l", "-o", "-f"},
+    "helm": {"-n", "--namespace", "--kube-context", "--kubeconfig", "-f", "--values", "--set"},
     "pkill": {"-u", "-U", "-g", "-G", "-P", "-s", "-t", "--signal"},
     "killall": {"-u", "--user", "-s", "--signal", "-o", "-y"},
     "git": {"-C", "-c", "-m", "--message", "-b", "-B", "--author", "--format", "--pretty", "-n", "--depth"},
@@ -70,6 +74,11 @@ GIT_CODE_KEYS = re.compile(r"(?i)^(credential\..*helper|core\.(hookspath|fsmonit
                            r"http\..*proxy|https?\.proxy|gpg\.program|pager\..*|web\.browser|browser\..*\.cmd)$")
 
 
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".localhost") or \
+        host.startswith("127.")
+
+
 @dataclass
 class Effects:
     """What a command (or a whole script, see `effects`) does. Paths are as written; judges resolve
@@ -89,8 +98,10 @@ class Effects:
 
     @property
     def egress(self) -> bool:
-        """Data leaves the machine (redaction must never restore a secret into such a command)."""
-        return self.sends_data
+        """Data can leave the machine: local data is sent, or a remote host is contacted at all (a
+        URL, header or body written in the command goes with it). Redaction must never restore a
+        secret into such a command."""
+        return self.sends_data or any(not _loopback(h) for h in self.hosts)
 
     @property
     def destinations(self) -> list[str]:
@@ -246,6 +257,8 @@ def effects_of(cmd: SimpleCommand) -> Effects:
             e.reads.extend(roots)
     elif name == "truncate":
         e.writes.extend(pos)
+    elif name in ("echo", "printf", "true", "false", ":"):
+        pass   # prints its arguments; opens none of them
     elif name in READERS or name in PATTERN_FIRST:
         e.reads.extend(p for p in _file_args(cmd, pos) if p and not p.startswith("-"))
     elif name == "git" and pos[:1] in (["diff"], ["add"], ["show"], ["blame"], ["hash-object"], ["apply"]):
@@ -409,3 +422,18 @@ def _network(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:
         e.sends_data = True   # a value computed at run time goes out: `-H "X: $(env | base64)"`
     elif name == "ftp" or name == "lftp" or name == "smbclient":
         e.sends_data = stdin_fed or "put" in " ".join(args)
+
+
+def effects(command: str, cwd: str | None = None, home: str = "~") -> Effects:
+    """Everything a shell command line would do, at every depth (pipes, `bash -c`, `$()`, xargs,
+    interpreters, inline code judged by its worst case), as one Effects.
+
+    The seam for other policies: redaction asks `effects(cmd).egress` before restoring a secret
+    into a tool call, and `destinations` says where the data would go."""
+    from .shell import parse_shell   # local: shell imports nothing from here, keep it that way
+    total = Effects()
+    for cmd in parse_shell(command, cwd, home):
+        total.merge(effects_of(cmd))
+        if cmd.via == "limit":   # too deep to read: assume the worst for egress
+            total.sends_data = True
+    return total

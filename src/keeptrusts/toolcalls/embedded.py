@@ -68,7 +68,11 @@ def embedded_commands(code: str, lang: str = "python") -> tuple[list[str], list[
     if lang in ("ruby", "perl", "php"):
         scripts += [next(g for g in m.groups() if g is not None) for m in BACKTICKS.finditer(code)]
     if lang == "awk":
-        scripts += [_lit(m) for m in AWK_PIPE.finditer(code)] + [_lit(m) for m in AWK_GETLINE.finditer(code)]
+        piped = [_lit(m) for m in AWK_PIPE.finditer(code)]
+        if any(re.fullmatch(r"\s*(?:/bin/|/usr/bin/)?(?:ba|z|da|k)?sh\s*", p) for p in piped):
+            # print "cmd" | "sh": what is printed is the script; every string literal may be printed
+            scripts += [_lit(m) for m in re.finditer(_STR, code)]
+        scripts += piped + [_lit(m) for m in AWK_GETLINE.finditer(code)]
     if lang == "vim":
         scripts += [_lit(m) for m in VIM_SHELL.finditer(code)]
     argvs: list[list[str]] = []
@@ -135,7 +139,7 @@ def worst_case(code: str, lang: str = "python") -> WorstCase:
     if deletes and ROOT_REF.search(code):
         wc.argvs.append(["rm", "-rf", "/"])
     fetch = FETCH_PRIM.search(code)
-    if fetch and EVAL_PRIM.search(code, fetch.start()):
+    if fetch and EVAL_PRIM.search(code):   # eval(get(url)) and exec(urlopen(url).read()) alike
         wc.runs_fetched = True
     if KILL_ALL.search(code):
         wc.argvs.append(["kill", "-9", "-1"])

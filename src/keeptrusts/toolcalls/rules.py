@@ -193,8 +193,8 @@ class Rule:
             globs = ctx.lists.get(spec, [])
         elif isinstance(spec, str):
             keyword = spec
-        elif isinstance(spec, list):
-            globs = spec
+        elif isinstance(spec, list):   # "@name" entries stand for that list
+            globs = [g for x in spec for g in (ctx.lists.get(x, []) if x.startswith("@") else [x])]
         elif isinstance(spec, dict):
             g = spec.get("globs")
             globs = ctx.lists.get(g, []) if isinstance(g, str) else g
