@@ -17,7 +17,8 @@ is installed or downloaded) plus detect-secrets with all its default plugins and
 - collateral: planted chunks with redactions beyond the planted values (chunks whose original
   text has real personal data, such as author lines, are left out of this count).
 
-    .venv/bin/python scripts/eval_redaction.py                 # full run, ours + baseline
+    .venv/bin/python scripts/eval_redaction.py                 # dev and test sets, Wilson intervals per type
+    .venv/bin/python scripts/eval_redaction.py --set legacy    # the old table, ours + baseline
     .venv/bin/python scripts/eval_redaction.py --planted 300 --clean 300 --no-baseline
     .venv/bin/python scripts/eval_redaction.py --json          # machine-readable
     .venv/bin/python scripts/eval_redaction.py --show-misses --show-fp
@@ -599,6 +600,70 @@ def report(results: dict[str, Score], show_misses: bool, show_fp: bool) -> str:
     return "\n".join(out)
 
 
+# ----------------------------------------------------------------------------------------------
+# Dev set and test set (issue 16): different sources, both reported, with Wilson intervals
+# ----------------------------------------------------------------------------------------------
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval for k successes out of n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    d = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / d
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / d
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def build_test_cases(seed: int, n_secret: int, n_pii: int, n_clean: int):
+    """The test set: CredSweeper-defined token formats and separately generated PII, planted with other
+    templates into third-party site-packages code and English prose (scripts/corpus/redaction_testset.py)."""
+    sys.path.insert(0, str(Path(__file__).parent / "corpus"))
+    import redaction_testset as ts
+
+    rng = random.Random(seed + 16_000)
+    code = [c for p in rng.sample(python_sources(heldout=True), 4000) for c in chunks_of(p)[:2]]
+    prose = ts.prose_chunks(rng, 400)
+    plants = ts.secret_plants(rng, n_secret) + ts.pii_plants(rng, n_pii)
+    cases = []
+    for type_, line, value in plants:
+        kind, pool = ("prose", prose) if rng.random() < 0.5 else ("py", code)
+        chunk = rng.choice(pool)
+        lines = chunk.splitlines(keepends=True)
+        at = rng.randint(0, len(lines))
+        text = "".join(lines[:at] + [line + "\n"] + lines[at:])
+        cases.append((kind, chunk, text, [(type_, value)]))
+    clean = [("py", c) for c in rng.sample(code, min(len(code), n_clean // 2)) if not REAL_PII.search(c)]
+    clean += [("prose", c) for c in prose if not REAL_PII.search(c)][:n_clean - len(clean)]
+    return cases, clean
+
+
+def interval_report(title: str, sc: Score, group_secrets: bool) -> list[str]:
+    out = [f"\n{title}", f"  {'type':<30}{'caught':>12}{'rate':>9}   95% Wilson"]
+    planted, caught = dict(sc.planted), dict(sc.caught)
+    if group_secrets:       # test-set secrets are named after CredSweeper's formats: one row for all of them
+        for d in (planted, caught):
+            n = sum(v for t, v in d.items() if t.startswith("secret:"))
+            for t in [t for t in d if t.startswith("secret:")]:
+                del d[t]
+            if n:
+                d["secrets (69 token formats)"] = n
+    for t in sorted(planted, key=lambda t: (not t.startswith("secret") and t not in SECRET_TYPES, t)):
+        k, n = caught.get(t, 0), planted[t]
+        lo, hi = wilson(k, n)
+        out.append(f"  {t:<30}{k:>6}/{n:<5}{100 * k / n:8.1f}%   [{100 * lo:5.1f}, {100 * hi:5.1f}]")
+    lo, hi = wilson(sc.clean_changed, sc.clean)
+    out.append(f"  {'benign chunks changed':<30}{sc.clean_changed:>6}/{sc.clean:<5}"
+               f"{100 * sc.clean_changed / max(sc.clean, 1):8.1f}%   [{100 * lo:5.1f}, {100 * hi:5.1f}]")
+    return out
+
+
+def interval_dict(sc: Score) -> dict:
+    rows = {t: {"caught": sc.caught.get(t, 0), "n": n, "rate": round(sc.caught.get(t, 0) / n, 4),
+                "wilson95": [round(x, 4) for x in wilson(sc.caught.get(t, 0), n)]} for t, n in sorted(sc.planted.items())}
+    return {"types": rows, "benign_changed": {"k": sc.clean_changed, "n": sc.clean,
+                                              "wilson95": [round(x, 4) for x in wilson(sc.clean_changed, sc.clean)]}}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--planted", type=int, default=1400, help="planted chunks (spread over all templates)")
@@ -610,7 +675,13 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--show-fp", action="store_true")
+    ap.add_argument("--set", choices=("dev", "test", "both", "legacy"), default="both",
+                    help="dev: what the rules are tuned on; test: other sources, never tuned on; legacy: the old table")
+    ap.add_argument("--test-secrets", type=int, default=1380, help="test set: planted secrets (20 per format)")
+    ap.add_argument("--test-pii", type=int, default=1400, help="test set: planted personal data (200 per type)")
     args = ap.parse_args(argv)
+    if args.set != "legacy":
+        return run_sets(args)
     cases, clean = build_cases(args.seed, args.planted, args.clean, args.heldout)
     results = {"keeptrusts": evaluate(Keeptrusts(), cases, clean)}
     if not args.no_baseline:
@@ -623,6 +694,33 @@ def main(argv=None) -> int:
             langs[lang] = langs.get(lang, 0) + 1
         print(f"corpus ({'held-out site-packages' if args.heldout else 'stdlib + npm'}): {len(cases)} planted chunks {langs}, {len(clean)} clean chunks, {CHUNK_LINES} lines each, seed {args.seed}")
         print(report(results, args.show_misses, args.show_fp))
+    return 0
+
+
+def run_sets(args) -> int:
+    sets = {}
+    if args.set in ("dev", "both"):
+        sets["dev"] = build_cases(args.seed, args.planted, args.clean)
+    if args.set in ("test", "both"):
+        sets["test"] = build_test_cases(args.seed, args.test_secrets, args.test_pii, args.clean)
+    results = {name: evaluate(Keeptrusts(), *data) for name, data in sets.items()}
+    if args.json:
+        print(json.dumps({n: interval_dict(s) for n, s in results.items()}, indent=2))
+        return 0
+    titles = {"dev": "DEV set (tuned on): our generators and code templates in stdlib + npm chunks",
+              "test": "TEST set (never tuned on): CredSweeper token formats and separate PII generators, other "
+                      "templates, in site-packages code and English prose"}
+    for name, sc in results.items():
+        print("\n".join(interval_report(f"{titles[name]}  [{sc.seconds:.1f} s]", sc, name == "test")))
+        if args.show_misses and sc.misses:
+            print(f"  misses (first {len(sc.misses)}):")
+            for m in sc.misses:
+                print(f"    {m['type']}: {m['line']}")
+        if args.show_fp and sc.false_positives:
+            print("  changed benign chunks:")
+            for ex in sc.false_positives:
+                for x in ex:
+                    print(f"    {x}")
     return 0
 
 
