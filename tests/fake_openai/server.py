@@ -336,6 +336,8 @@ class FakeOpenAI:
         route = rec.route
         if route.startswith("/v1/"):
             route = route[3:]
+        elif route.startswith("/backend-api/codex/"):  # Codex signed in with ChatGPT (chatgpt.com)
+            route = route[len("/backend-api/codex"):]
         if rec.method == "GET" and route == "/models":
             return await self._json(writer, 200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": 1700000000, "owned_by": "openai"}

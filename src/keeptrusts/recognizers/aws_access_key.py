@@ -5,7 +5,7 @@ from .checks import format_placeholder_verdict
 
 class AwsAccessKeyRecognizer(Recognizer):
     ENTITY = "aws_access_key_id"
-    PATTERNS = [("aws_key_id", r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b", 0.9)]
+    PATTERNS = [("aws_key_id", r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b", 0.9)]
     PREFILTER = [r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"]
 
     def validate(self, value, match, line):

@@ -25,7 +25,8 @@ _TEXT_MIME = re.compile(
 _TEXT_EXT = re.compile(r"\.(txt|md|rst|json|jsonl|ya?ml|toml|ini|cfg|conf|env|csv|tsv|xml|html?|css|js|mjs|cjs|ts|tsx|"
                        r"jsx|py|rb|go|rs|java|kt|c|h|cc|cpp|hpp|cs|php|sh|bash|zsh|ps1|sql|tf|hcl|properties|"
                        r"gradle|swift|scala|lua|pl|r|dockerfile|log|pem|key|crt)$", re.I)
-_MIN_FILE_B64 = 16  # shorter `file_data` strings are scanned as plain text anyway
+_MIN_FILE_B64 = 16
+_FIELD_NAME = re.compile(r"[a-z_]{1,40}\Z")  # shorter `file_data` strings are scanned as plain text anyway
 
 
 @dataclass
@@ -104,7 +105,7 @@ def uncovered(body: Any, covered: set[tuple]) -> tuple[list[Segment], list[Unrea
                 out.append(Segment(path, OTHER, node, "other"))
         elif isinstance(node, dict):
             for k, v in node.items():
-                if len(k) > 24 or not k.isidentifier():  # ordinary field names carry no data
+                if not _FIELD_NAME.match(k):  # ordinary field names (letters and _) carry no data
                     out.append(Segment(path + (("<key>", k),), OTHER, k, "other"))
                 walk(v, path + (k,), node, k)
         elif isinstance(node, list):
