@@ -191,6 +191,7 @@ def test_without_the_status_endpoint_the_upstream_in_health_is_used(tmp_path, se
     cfg = write_config(tmp_path / "c.yaml", f"http://127.0.0.1:{free_port()}")
     gw = serve({"/health": (200, {**health(), "upstream": f"http://127.0.0.1:{upstream.port}"})})
     ctx = Context(str(cfg), listen=f"127.0.0.1:{gw.port}", timeout=2, env={})
+    probe_gateway(ctx)
     check_config(ctx)
     c = check_upstream(ctx)
     assert c.status == OK and f"127.0.0.1:{upstream.port}" in c.message, c
