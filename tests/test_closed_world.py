@@ -291,3 +291,80 @@ def test_decompression_bomb_is_refused_without_expanding_and_others_are_served(f
         assert any(r["status"] == 413 for r in rows)
     finally:
         gw.stop()
+
+
+# ------------------------------------------------------------------------------ WebSocket frames
+
+WS_HEADERS = {"openai-beta": "responses_websockets=2026-02-06", "authorization": "Bearer sk-test-ws"}
+
+
+def _ws_recv_until_end(ws) -> list[dict]:
+    events = []
+    while True:
+        ev = json.loads(ws.recv(timeout=20))
+        events.append(ev)
+        if ev["type"] in ("response.completed", "response.failed", "response.incomplete", "error"):
+            return events
+
+
+@pytest.mark.parametrize("frame,why", [
+    (("binary", json.dumps({"type": "response.create", "model": "m", "input": SECRET}).encode()), "binary frame"),
+    (("text", '{"type": "response.create", "input": "' + SECRET + '"'), "not valid JSON"),
+    (("text", json.dumps({"type": "session.update", "instructions": SECRET})), "message type"),
+    (("text", json.dumps(["response.create", SECRET])), "message type"),
+])
+def test_websocket_frames_we_cannot_judge_are_refused_and_audited(gw, fake, frame, why):
+    from websockets.sync.client import connect
+    n_ws = len(fake.received("websocket"))
+    with connect(gw.base_url.replace("http://", "ws://") + "/responses", additional_headers=WS_HEADERS) as ws:
+        ws.send(frame[1] if frame[0] == "binary" else frame[1], text=frame[0] == "text")
+        events = _ws_recv_until_end(ws)
+        assert events[-1]["type"] == "response.failed"
+        message = events[-1]["response"]["error"]["message"]
+        assert why in message and "kt events show evt_" in message
+        # The connection stays usable for a turn the gateway can judge.
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": f"x {SECRET}"}))
+        assert _ws_recv_until_end(ws)[-1]["type"] == "response.completed"
+    got = fake.received("websocket")[n_ws:]
+    assert len(got) == 1 and SECRET not in got[0].text
+    event_id = message.rsplit("kt events show ", 1)[1].split(")")[0]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = {r["id"]: r for r in audit_rows(gw.audit_db, with_body=False)}
+        if event_id in rows:
+            break
+        time.sleep(0.2)
+    assert rows[event_id]["verdict"] == "block" and rows[event_id]["transport"] == "websocket"
+
+
+def test_websocket_on_an_unmodelled_path_is_refused(gw, fake):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+    with pytest.raises(InvalidStatus) as exc:
+        connect(gw.base_url.replace("http://", "ws://") + "/realtime", additional_headers=WS_HEADERS)
+    assert exc.value.response.status_code == 404
+
+
+# ------------------------------------------------------------------------------ ChatGPT sign-in (explicit mode)
+
+def test_chatgpt_codex_backend_is_intercepted_and_judged_with_zstd_bodies(gw, fake, tmp_path):
+    """Codex signed in with ChatGPT posts zstd bodies to chatgpt.com/backend-api/codex/responses."""
+    import subprocess
+
+    from gateway_proc import clean_env
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+    except ImportError:
+        from backports import zstd  # type: ignore[no-redef]
+    body = tmp_path / "body.zst"
+    body.write_bytes(zstd.compress(json.dumps(responses_body(text=f"deploy with {SECRET}")).encode()))
+    n = len(fake.requests)
+    r = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", "--proxy", gw.proxy_url, "--cacert", str(gw.ca_cert),
+                        "https://chatgpt.com/backend-api/codex/responses", "-H", "content-type: application/json",
+                        "-H", "content-encoding: zstd", "-H", "authorization: Bearer chatgpt-access-token",
+                        "--data-binary", f"@{body}"], capture_output=True, text=True, env=clean_env(), timeout=60)
+    out, status = r.stdout.rsplit("\n", 1)
+    assert status == "200", out[:300]
+    got = list(fake.requests)[n:]
+    assert got and got[-1].route == "/backend-api/codex/responses" and leaked(fake, n) == []
+    assert "<SECRET:" in got[-1].text

@@ -34,6 +34,12 @@ AUDIT_WAIT_SECONDS = 5.0
 OFFLOOP_DECODE_BYTES = 64 * 1024   # compressed bodies above this are expanded in a worker thread
 
 
+def frame_event(obj: dict) -> bytes:
+    """One SSE event for an event the gateway makes (Responses events carry `event:`, chat chunks do not)."""
+    kind = obj.get("type") if isinstance(obj.get("type"), str) and "." in obj.get("type", "") else None
+    return ((f"event: {kind}\n" if kind else "") + f"data: {dumps(obj)}\n\n").encode()
+
+
 def is_sse_body(first: bytes) -> bool:
     head = first.lstrip(b"\xef\xbb\xbf \t\r\n")[:16]
     return head.startswith((b"event:", b"data:", b"id:", b":", b"retry:"))
@@ -262,8 +268,7 @@ class HttpGuard:
         msg = ("Keeptrusts could not read the model's stream (content-encoding "
                f"{flow.response.headers.get('content-encoding')}); it was not passed on")
         turn.record["error"] = msg
-        out = turn.parser.fail(msg)
-        return [turn.stream.encode(obj) for obj, _ in out]
+        return [frame_event(obj) for obj, _ in turn.parser.fail(msg)]
 
     async def _watch_upstream(self, flow: http.HTTPFlow, turn: Turn, timeout: float) -> None:
         """gateway.upstream_timeout_seconds: no answer (or, on a stream, no new bytes) for that long ends
