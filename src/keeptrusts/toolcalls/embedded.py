@@ -8,6 +8,7 @@ same rules to judge. Code that builds its strings at run time is beyond it.
 from __future__ import annotations
 
 import ast
+import json
 import re
 
 _STR = r"""(?:[rbfu]{0,2})(?:'''(?P<q3>.*?)'''|\"\"\"(?P<d3>.*?)\"\"\"|'(?P<q>(?:\\.|[^'\\\n])*)'|"(?P<d>(?:\\.|[^"\\\n])*)"|`(?P<t>(?:\\.|[^`\\])*)`)"""
@@ -55,6 +56,32 @@ def _unescape(v: str) -> str:
 BACKTICKS = re.compile(r"`((?:\\.|[^`\\])*)`|%x\(([^)]*)\)|\bqx\(([^)]*)\)")
 
 
+_LIT = r"'(?:[^'\\\n]|\\.)*'" + "|" + r'"(?:[^"\\\n]|\\.)*"'
+_LIT_RE = re.compile(_LIT)
+_JOIN_GAP = re.compile(r"\s*[+.]?\s*")
+
+
+def join_literals(code: str) -> str:
+    """`'r' + 'm -rf /'` (Python, JS), `'r' . 'm'` (Perl), `'r' 'm'` (Python): one literal.
+    Literals are found left to right, so quotes inside a string are never taken for literals."""
+    lits = list(_LIT_RE.finditer(code))
+    if len(lits) < 2:
+        return code
+    out, pos, k = [], 0, 0
+    while k < len(lits):
+        m = lits[k]
+        value, end, j = _unescape(m.group(0)[1:-1]), m.end(), k
+        while j + 1 < len(lits) and _JOIN_GAP.fullmatch(code, end, lits[j + 1].start()):
+            j += 1
+            value += _unescape(lits[j].group(0)[1:-1])
+            end = lits[j].end()
+        out.append(code[pos:m.start()])
+        out.append(json.dumps(value) if j > k else m.group(0))
+        pos, k = end, j + 1
+    out.append(code[pos:])
+    return "".join(out)
+
+
 AWK_PIPE = re.compile(r"\|\s*(?:&\s*)?" + _STR, re.S)            # print ... | "sh"
 AWK_GETLINE = re.compile(_STR + r"\s*\|\s*getline", re.S)          # "cmd" | getline
 VIM_SHELL = re.compile(r"\b(?:system|systemlist|jobstart|termopen)\s*\(\s*" + _STR, re.S)
@@ -64,6 +91,7 @@ def embedded_commands(code: str, lang: str = "python") -> tuple[list[str], list[
     """(shell scripts, argv lists) that `code` would run or amounts to. In ruby and perl a
     backtick string (or %x(), qx()) runs a shell; in JavaScript it is only a string. In awk,
     `print | "sh"` and `"cmd" | getline` run a shell too."""
+    code = join_literals(code)
     scripts = [_lit(m) for m in SHELL_CALL.finditer(code)]
     if lang in ("ruby", "perl", "php"):
         scripts += [next(g for g in m.groups() if g is not None) for m in BACKTICKS.finditer(code)]

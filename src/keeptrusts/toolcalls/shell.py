@@ -408,6 +408,8 @@ class ShellParser:
             args = [a for a in top[0].args if not (top[0].name == "echo" and a in ("-n", "-e", "-E"))]
             if top[0].name == "printf" and args and args[0] in ("%s", "%s\\n"):
                 args = args[1:]
+            elif top[0].name == "printf" and args or "-e" in top[0].args:
+                args = [_ansi_c(a) for a in args]   # $(printf '\x72\x6d') is rm
             val = " ".join(args)
             if DYN not in val:
                 return val
@@ -725,7 +727,10 @@ class ShellParser:
             script = _dash_c(args)
             if script is not None:
                 feeds = set(cmd.feeds)
-                self._nested_script(script, cmd, scope, depth, out, via=f"{name} -c", feeds=feeds)
+                # `sh -c 'rm -rf "$1"' _ ~`: the words after the script are $0, $1, ...
+                k = args.index(script) if script in args else len(args)
+                self._nested_script(script, cmd, scope, depth, out, via=f"{name} -c", feeds=feeds,
+                                    positional=args[k + 1:])
             elif cmd.stdin_text and not _script_file(args):
                 self._nested_script(cmd.stdin_text, cmd, scope, depth, out, via=f"{name} <<", feeds=set(cmd.feeds))
             else:
@@ -835,8 +840,12 @@ class ShellParser:
         self._follow(cmd, scope, depth + 1, out)
 
     def _nested_script(self, script: str, parent: SimpleCommand, scope: _Scope, depth: int,
-                       out: list[SimpleCommand], via: str, feeds: set[str]) -> None:
+                       out: list[SimpleCommand], via: str, feeds: set[str], positional: list[str] | None = None) -> None:
         sub = scope.child()
+        if positional:
+            for n, v in enumerate(positional[:10]):
+                sub.vars[str(n)] = v
+            sub.vars["@"] = sub.vars["*"] = " ".join(positional[1:])
         cmds = self._parse(script, sub, via=via, depth=depth + 1, feeds=feeds)
         out.extend(cmds)
 
@@ -946,8 +955,8 @@ def _printed_text(cmds: list[SimpleCommand]) -> str | None:
         fmt, rest = args[0], args[1:]
         if rest:
             return " ".join(rest)
-        return fmt.replace("\\n", "\n")
-    return " ".join(args)
+        return _ansi_c(fmt)
+    return " ".join(_ansi_c(a) for a in args) if "-e" in top[0].args else " ".join(args)
 
 
 def _pipe_items(src: SimpleCommand, home: str) -> list[str]:
