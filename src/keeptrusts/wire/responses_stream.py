@@ -232,6 +232,36 @@ def failed_event(response: dict | None, message: str, seq: int | None, code: str
     return ev
 
 
+SHELL_COMMAND = "response.shell_call_command."
+
+
+class _ShellCommands:
+    """shell_call_command.added/delta/done events must add up to the done item's commands."""
+
+    def __init__(self, item: dict):
+        action = item.get("action") if isinstance(item.get("action"), dict) else {}
+        cmds = action.get("commands")
+        self.cmds = cmds if isinstance(cmds, list) else []
+        self.deltas: dict[int, list] = {}
+
+    def add(self, et: str, e: dict) -> bool:
+        ci = e.get("command_index")
+        if type(ci) is not int or not 0 <= ci < len(self.cmds):
+            return False
+        want = self.cmds[ci]
+        if et == SHELL_COMMAND + "delta":
+            self.deltas.setdefault(ci, []).append(e.get("delta"))
+            return isinstance(e.get("delta"), str)
+        if et == SHELL_COMMAND + "added":
+            return e.get("command") in ("", want)
+        if et == SHELL_COMMAND + "done":
+            return e.get("command") == want
+        return False
+
+    def complete(self) -> bool:
+        return all("".join(d) == self.cmds[ci] for ci, d in self.deltas.items())
+
+
 class _Item:
     """What the parser knows of one output item, by identity."""
     __slots__ = ("cls", "pending", "oi", "sig")
@@ -363,6 +393,11 @@ class ResponsesStream:
                 raise _Conflict("a new output item in place of a tool call that was not finished")
             self._items[k] = st
 
+    def _forget(self, st: _Item) -> None:
+        """An identity is reused for a new item: every key of the old one goes."""
+        for k in [k for k, v in self._items.items() if v is st]:
+            del self._items[k]
+
     def _open_call(self, keys: list[tuple]) -> _Item:
         st = _Item("call", pending=True)
         self._register(keys, st)
@@ -419,8 +454,7 @@ class ResponsesStream:
             if not keys:
                 return self._unjudged("a tool-call event without an output_index or item_id", event, raw)
             if owner is not None:  # more of an item already finished: a new call, held until judged
-                for k in keys:
-                    self._items.pop(k, None)
+                self._forget(owner)
             owner = self._open_call(keys)
         else:
             self._register(keys, owner)  # learn the item_id / output_index pair
@@ -439,8 +473,8 @@ class ResponsesStream:
             self._register(keys, owner)
             return self._emit(event, raw, owner)  # part of the call being held (whatever it says it is)
         if cls == "call":
-            for k in keys:
-                self._items.pop(k, None)
+            if owner is not None:
+                self._forget(owner)
             return self._emit(event, raw, self._open_call(keys))
         self._register(keys, _Item(cls))
         return self._emit(event, raw, None)
@@ -472,8 +506,8 @@ class ResponsesStream:
                     return self._emit(event, None, None)
             return self._emit(event, raw, None)
         if owner is None or not owner.pending:
-            for k in keys:
-                self._items.pop(k, None)
+            if owner is not None:
+                self._forget(owner)
             owner = self._open_call(keys)
         else:
             self._register(keys, owner)
@@ -515,13 +549,17 @@ class ResponsesStream:
         judged_text = done_item.get(field) if field else None
         mine = [n for n, (_, _, o) in enumerate(self._queue) if o is owner]
         deltas, consistent = [], True
+        shell = _ShellCommands(done_item) if t == "shell_call" else None
         for n in mine:
             e = self._queue[n][0]
             et = e.get("type")
-            if et == "response.output_item.added":
+            if shell is not None and et.startswith(SHELL_COMMAND):
+                consistent = shell.add(et, e) and consistent
+            elif et == "response.output_item.added":
                 it = e.get("item")
-                payload = it.get(field) if isinstance(it, dict) and field else None
-                if not isinstance(it, dict) or it.get("type") != t or payload not in (None, "", judged_text):
+                # Every field of the added item is empty or what the judged done says.
+                if not isinstance(it, dict) or it.get("type") != t or any(
+                        k != "status" and v not in ("", None, [], {}) and v != done_item.get(k) for k, v in it.items()):
                     consistent = False
             elif et in CALL_PROGRESS_EVENTS or et in INERT_EVENTS:
                 continue
@@ -534,6 +572,8 @@ class ResponsesStream:
                 consistent = False  # call text we cannot match to the judged item
         if deltas and (not all(isinstance(d, str) for d in deltas) or "".join(deltas) != judged_text):
             consistent = False
+        if shell is not None and (not shell.complete() or oi.changed):
+            consistent = False  # restored shell commands go out in the done only
         if consistent and not oi.changed:
             return
         new_q: deque = deque()
