@@ -168,3 +168,204 @@ def test_request_segments_cover_every_codex_item_type():
     out.text = "TOKEN=<SECRET:x:00000000>"
     assert wire_requests.apply(body, segs)
     assert body["input"][5]["output"] == "TOKEN=<SECRET:x:00000000>" and body["input"][3]["encrypted_content"] == "zzz"
+
+
+# ---------------------------------------------------------------- closed world (issue 14): framings that escaped before
+from keeptrusts.wire.responses_json import judge_response_body  # noqa: E402
+from keeptrusts.wire.sse import looks_like_sse  # noqa: E402
+
+DANGER = '{"cmd":"touch pwned.txt"}'
+
+
+class Quiet(Judge):
+    """Its block message does not quote the call, so the output can be searched for it."""
+
+    def item(self, item):
+        return "Blocked by keeptrusts agent-firewall: denied" if super().item(item) else None
+CALL = {"type": "function_call", "id": "fc_1", "name": "exec_command", "call_id": "c1", "arguments": DANGER}
+
+
+def run_events(events, judge=None, chunk=7, eol="\n") -> tuple[list[dict], bytes]:
+    data = sse(events).replace(b"\n", eol.encode())
+    out = b""
+    stream = SSEStream(ResponsesStream(judge or Quiet(block_tool="exec_command")))
+    for i in range(0, len(data), chunk):
+        out += b"".join(stream(data[i:i + chunk]))
+    out += b"".join(stream(b""))
+    return [json.loads(line[5:]) for line in out.decode().splitlines() if line.startswith("data:")], out
+
+
+def head(n_out=0):
+    return [{"type": "response.created", "response": {"id": "r1", "object": "response", "status": "in_progress"}}]
+
+
+def completed(output=()):
+    return {"type": "response.completed", "response": {"id": "r1", "status": "completed", "output": list(output)}}
+
+
+def assert_blocked(got, raw):
+    assert got[-1]["type"] == "response.failed", got
+    assert got[-1]["response"]["error"]["message"] == "Blocked by keeptrusts agent-firewall: denied"  # judged, not unreadable
+    assert b"touch pwned" not in raw and b"exec_command" not in raw.split(b"response.failed")[0]
+
+
+def test_call_only_in_output_item_done_is_judged():
+    events = head() + [{"type": "response.output_item.done", "output_index": 0, "item": CALL}, completed([CALL])]
+    assert_blocked(*run_events(events))
+    got, _ = run_events(events, Judge())
+    assert [e["type"] for e in got] == [e["type"] for e in events]  # allowed: released as it came
+
+
+def test_added_as_message_done_as_function_call_is_judged():
+    events = head() + [
+        {"type": "response.output_item.added", "output_index": 0, "item": {"type": "message", "id": "fc_1", "content": []}},
+        {"type": "response.output_item.done", "output_index": 0, "item": CALL}, completed([CALL])]
+    assert_blocked(*run_events(events))
+
+
+def test_two_interleaved_calls_the_second_blocked():
+    ok = dict(CALL, id="fc_0", call_id="c0", name="read_file", arguments='{"path":"a"}')
+    events = head() + [
+        {"type": "response.output_item.added", "output_index": 0, "item": dict(ok, arguments="")},
+        {"type": "response.output_item.added", "output_index": 1, "item": dict(CALL, arguments="")},
+        {"type": "response.function_call_arguments.delta", "output_index": 1, "item_id": "fc_1", "delta": DANGER},
+        {"type": "response.function_call_arguments.delta", "output_index": 0, "item_id": "fc_0", "delta": ok["arguments"]},
+        {"type": "response.output_item.done", "output_index": 0, "item": ok},
+        {"type": "response.output_item.done", "output_index": 1, "item": CALL}, completed([ok, CALL])]
+    got, raw = run_events(events)
+    assert_blocked(got, raw)
+    got, _ = run_events(events, Judge())
+    assert got == events  # both allowed: every event, in the upstream's order
+
+
+def test_call_only_in_response_completed_output_is_judged():
+    assert_blocked(*run_events(head() + [completed([CALL])]))
+
+
+def test_deltas_that_disagree_with_the_done_are_not_released():
+    benign = dict(CALL, arguments='{"cmd":"ls"}')
+    events = head() + [
+        {"type": "response.output_item.added", "output_index": 0, "item": dict(CALL, arguments="")},
+        {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": DANGER},
+        {"type": "response.function_call_arguments.done", "output_index": 0, "arguments": DANGER},
+        {"type": "response.output_item.done", "output_index": 0, "item": benign}, completed([benign])]
+    got, raw = run_events(events, Judge(block_tool=None))
+    assert b"pwned" not in raw  # only the judged done goes out
+    assert [e["type"] for e in got] == ["response.created", "response.output_item.done", "response.completed"]
+
+
+def test_unknown_event_and_item_types_end_the_turn_and_unknown_calls_are_judged():
+    for odd in ({"type": "response.future_thing", "item": CALL},
+                {"type": "response.output_item.done", "output_index": 0, "item": {"type": "future_item", "x": DANGER}}):
+        got, raw = run_events(head() + [odd, completed()], Judge(block_tool=None))
+        assert got[-1]["type"] == "response.failed" and "could not check" in got[-1]["response"]["error"]["message"]
+        assert b"pwned" not in raw
+    judge = Quiet(block_tool="shell")
+    item = {"type": "shell_call", "id": "sh_1", "call_id": "c9", "action": {"commands": ["touch pwned.txt"]}}
+    got, raw = run_events(head() + [{"type": "response.output_item.done", "output_index": 0, "item": item}], judge)
+    assert got[-1]["type"] == "response.failed" and b"pwned" not in raw
+    assert judge.items[0].is_tool_call and judge.items[0].kind == "shell_call"
+
+
+def test_unjudged_follows_the_judges_fail_mode():
+    class FailOpen(Judge):
+        seen: list = []
+
+        def unjudged(self, what):
+            self.seen.append(what)
+            return None  # fail-mode allow: recorded, passed
+    judge = FailOpen()
+    events = head() + [{"type": "response.future_thing", "n": 1}, completed()]
+    got, _ = run_events(events, judge)
+    assert got == events and judge.seen == ["an event of type 'response.future_thing'"]
+
+
+def test_nothing_passes_after_the_terminal_event():
+    events = head() + [completed(), {"type": "response.output_item.done", "output_index": 0, "item": CALL}]
+    got, raw = run_events(events, Judge(block_tool=None))
+    assert got[-1]["type"] == "response.completed" and b"pwned" not in raw
+
+
+def test_public_parser_interface():
+    p = ResponsesStream(Judge())
+    p.feed({"type": "response.created", "response": {"id": "r9"}})
+    assert not p.finished and p.blocked is None
+    [(ev, raw)] = p.fail("stopped by the gateway")
+    assert ev["type"] == "response.failed" and ev["response"]["id"] == "r9" and raw is None
+    assert p.finished and p.blocked == "stopped by the gateway" and p.completion.status == "failed"
+    assert p.fail("again") == [] and p.feed({"type": "response.output_text.delta", "delta": "x"}) == []
+    c = ChatStream(Judge())
+    assert [o for o, _ in c.fail("no")][-1] == "[DONE]" and c.finished and c.fail("x") == []
+
+
+def test_sse_line_endings_bom_and_field_forms_all_judged():
+    events = head() + [{"type": "response.output_item.done", "output_index": 0, "item": CALL}, completed([CALL])]
+    for eol in ("\n", "\r\n", "\r"):
+        for chunk in (1, 5, 4096):
+            assert_blocked(*run_events(events, chunk=chunk, eol=eol))
+    body = "\ufeff: hi\r" + "".join(f"event: {e['type']}\rdata:{json.dumps(e, indent=1).replace(chr(10), chr(13) + 'data:')}\r\r"
+                                   for e in events)
+    stream = SSEStream(ResponsesStream(Quiet(block_tool="exec_command")))
+    data = body.encode()
+    out = b"".join(b"".join(stream(data[i:i + 3])) for i in range(0, len(data), 3)) + b"".join(stream(b""))
+    assert b"response.failed" in out and b"agent-firewall: denied" in out and b"pwned" not in out
+
+
+def test_sse_events_the_client_could_read_differently_end_the_stream():
+    ok = {"type": "response.output_text.delta", "output_index": 0, "delta": "hi"}
+    for data in ('{"type":"response.output_item.done","item":{},"type":"response.output_text.delta"}',  # duplicate key
+                 'not json', '[1, 2]', b'{"type":"response.output_text.delta","delta":"\xff"}'):
+        raw = data if isinstance(data, bytes) else data.encode()
+        out = b"".join(SSEStream(ResponsesStream(Judge()))(b"data: " + raw + b"\n\n" + sse([ok])))
+        assert b"response.failed" in out and b'"hi"' not in out, data
+    named = b"event: response.output_text.delta\ndata: " + json.dumps({"type": "response.output_item.done", "item": CALL}).encode()
+    out = b"".join(SSEStream(ResponsesStream(Judge(block_tool=None)))(named + b"\n\n"))
+    assert b"response.failed" in out and b"pwned" not in out
+
+
+def test_looks_like_sse():
+    for yes in (b"data: {}", b"event: x\n", b"\xef\xbb\xbfdata:", b"\r\n: keep-alive\n", b"id: 1\n", b"retry: 5\n",
+                b"data\n", b"da"):
+        assert looks_like_sse(yes), yes
+    for no in (b"{\"id\": 1}", b"[", b"", b"\n\n", b"<html>", b"database: x", b"HTTP/1.1"):
+        assert not looks_like_sse(no), no
+
+
+def test_chat_legacy_function_call_and_every_choice_are_judged():
+    def c(idx, delta, finish=None):
+        return {"id": "x", "choices": [{"index": idx, "delta": delta, "finish_reason": finish}]}
+    legacy = [c(0, {"function_call": {"name": "shell", "arguments": ""}}),
+              c(0, {"function_call": {"arguments": '{"command":"touch '}}),
+              c(0, {"function_call": {"arguments": 'pwned"}'}}), c(0, {}, "function_call")]
+    second = [c(0, {"content": "fine"}), c(1, {"tool_calls": [{"index": 0, "id": "a", "function": {"name": "shell"}}]}),
+              c(1, {"tool_calls": [{"index": 0, "function": {"arguments": '{"command":"touch pwned"}'}}]}),
+              c(0, {}, "stop"), c(1, {}, "tool_calls")]
+    for chunks in (legacy, second):
+        out = b"".join(SSEStream(ChatStream(Quiet(block_tool="shell")))(chat_sse(chunks)))
+        assert b"output_blocked" in out and b"pwned" not in out
+
+
+def test_chat_fragments_without_index_are_released_as_one_judged_call():
+    def c(delta, finish=None):
+        return {"id": "x", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    chunks = [c({"tool_calls": [{"id": "a", "type": "function", "function": {"name": "shell", "arguments": '{"comm'}}]}),
+              c({"tool_calls": [{"function": {"arguments": 'and":"ls"}'}}]}), c({}, "tool_calls")]
+    judge = Judge()
+    out = b"".join(SSEStream(ChatStream(judge))(chat_sse(chunks)))
+    calls = [tc for l in out.decode().splitlines() if l.startswith("data: {")
+             for ch in json.loads(l[6:])["choices"] for tc in ch["delta"].get("tool_calls", [])]
+    assert calls == [{"index": 0, "id": "a", "type": "function", "function": {"name": "shell", "arguments": '{"command":"ls"}'}}]
+    assert judge.items[0].text == '{"command":"ls"}'
+
+
+def test_json_answers_judge_every_acting_item_every_choice_and_legacy_calls():
+    shell = {"type": "shell_call", "call_id": "s", "action": {"commands": ["touch pwned"]}}
+    patch = {"type": "apply_patch_call", "call_id": "p", "operation": {"type": "create_file", "path": "x.sh", "diff": "+touch pwned\n"}}
+    for body, api, tool in (({"output": [shell]}, "responses", "shell"), ({"output": [patch]}, "responses", "apply_patch"),
+                            ({"output": [{"type": "future_item"}]}, "responses", None),
+                            ({"choices": [{"index": 0, "message": {"content": "hi"}}, {"index": 1, "message": {
+                                "function_call": {"name": "shell", "arguments": '{"command":"touch pwned"}'}}}]}, "chat", "shell"),
+                            ({"choices": [{"index": 0, "message": {"tool_calls": [
+                                {"id": "z", "type": "custom", "custom": {"name": "shell", "input": "touch pwned"}}]}}]}, "chat", "shell")):
+        changed, message, _ = judge_response_body(api, body, Judge(block_tool=tool))
+        assert message, body
