@@ -176,7 +176,8 @@ def card(rng):
 
 
 def iban(rng):
-    country, bban_len = rng.choice([("DE", 18), ("FR", 23), ("GB", 18), ("NL", 14), ("ES", 20), ("IT", 23), ("CH", 17)])
+    country, bban_len = rng.choice([("DE", 18), ("FR", 23), ("GB", 18), ("NL", 14), ("ES", 20), ("IT", 23), ("CH", 17),
+                                    ("PL", 24), ("RO", 20), ("SA", 20), ("AE", 19), ("NO", 11), ("UA", 25), ("BR", 25)])
     if country in ("GB", "NL"):
         bban = rand(rng, string.ascii_uppercase, 4) + rand(rng, string.digits, bban_len - 4)
     elif country == "IT":
@@ -205,8 +206,20 @@ def phone(rng):
             raw = f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
         elif kind < 0.8:
             raw = f"+44 7{rng.randint(400, 999)} {rng.randint(100000, 999999)}"
-        else:
+        elif kind < 0.85:
             raw = f"+49 30 {rng.randint(1000000, 99999999)}"
+        else:                        # national spellings: UK, DE, FR, IN, BR, JP
+            region, raw = rng.choice([
+                ("GB", f"07{rng.randint(400, 999)} {rng.randint(100000, 999999)}"),
+                ("DE", f"0{rng.choice([30, 40, 89, 221])} {rng.randint(1000000, 9999999)}"),
+                ("FR", "0" + str(rng.randint(1, 7)) + " " + " ".join(f"{rng.randint(10, 99)}" for _ in range(4))),
+                ("IN", f"{rng.randint(70000, 99999)} {rng.randint(10000, 99999)}"),
+                ("BR", f"({rng.randint(11, 99)}) 9{rng.randint(6000, 9999)}-{rng.randint(1000, 9999)}"),
+                ("JP", f"0{rng.choice([3, 6])}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}")])
+            n = phonenumbers.parse(raw, region)
+            if phonenumbers.is_valid_number(n):
+                return raw
+            continue
         try:
             n = phonenumbers.parse(raw, "US")
         except phonenumbers.NumberParseException:
@@ -216,6 +229,14 @@ def phone(rng):
 
 
 def public_ip(rng):
+    import ipaddress
+    if rng.random() < 0.4:           # IPv6: compressed, exploded, upper case, IPv4-mapped
+        ip = ipaddress.IPv6Address((0x2a02 << 112) | (rng.getrandbits(48) << 64) | rng.getrandbits(rng.choice([16, 32, 64])))
+        return rng.choice([str(ip), ip.exploded, str(ip).upper(), f"::ffff:{public_ip_v4(rng)}"])
+    return public_ip_v4(rng)
+
+
+def public_ip_v4(rng):
     import ipaddress
     while True:
         ip = ipaddress.IPv4Address(rng.randint(0x0B000000, 0xDF000000))
@@ -337,6 +358,11 @@ TEMPLATES = [
       lambda r: rand(r, ALNUM + "_-", 24)),
     T("secret_assignment", ["# config.yaml\ndatabase:\n  password: {v}"], ["# config.yaml\nauth:\n  client_secret: {v}"],
       lambda r: rand(r, ALNUM + "!%^*", 18)),
+    # secrets in chat prose and under names that only say "key" (vendor formats we have no rule for)
+    T("secret_assignment", ["# my {n} key is {{v}}, why does the request fail?".format(n="API"),
+                            "SERVICE_KEY={v}", "  signing_key: {v}"],
+      ["// I set the token to {v} and it still returns 401", "const WEBHOOK_KEY = '{v}';"],
+      lambda r: rng_choice(r, ["vnd_", "live-", "pk1.", ""]) + rand(r, ALNUM, rng_int(r, 28, 44))),
     T("bearer_token", ['requests.get(url, headers={{"Authorization": "Bearer {v}"}})'],
       ["fetch(url, {{ headers: {{ Authorization: `Bearer {v}` }} }});"], lambda r: rand(r, ALNUM + "._-", 40)),
     # --- personal data

@@ -468,6 +468,14 @@ GENERIC_CASES = [
     ("encoded_secret", f"    client-key-data: {_B64PEM}", _B64PEM),                                # kubeconfig
     ("encoded_secret", '{"auths": {"registry.internal": {"auth": "ZGVwbG95OlhrOW1QMnZMNXFSOA=="}}}',
      "ZGVwbG95OlhrOW1QMnZMNXFSOA=="),
+    ("secret_assignment", "SERVICE_KEY=vnd_SRDGoXMSopHGVDAA555Hl4nRanwzeCtLhQE3qz7", "vnd_SRDGoXMSopHGVDAA555Hl4nRanwzeCtLhQE3qz7"),
+    ("secret_assignment", "const WEBHOOK_KEY = 'Z7zSeiEHKV9SICWEecl0ERe9NBVAm52SS';", "Z7zSeiEHKV9SICWEecl0ERe9NBVAm52SS"),
+    ("secret_assignment", "my API key is live-MqsElUXahPci3nLiKFKl9axx54SPe95, why does it fail?",
+     "live-MqsElUXahPci3nLiKFKl9axx54SPe95"),                                                   # chat prose
+    ("secret_assignment", "I set the token to pk1.gGa4sgx3TJlrCWBDaXKUpI43op4viZNTV7 and it still returns 401",
+     "pk1.gGa4sgx3TJlrCWBDaXKUpI43op4viZNTV7"),
+    ("bearer_token", "curl -H 'Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAa5Ie8b68Ze2Ik0dSZ%3DWadHbClJYgXzRmE9latz6l'",
+     "AAAAAAAAAAAAAAAAAAAAAa5Ie8b68Ze2Ik0dSZ%3DWadHbClJYgXzRmE9latz6l"),                         # URL-encoded
     ("github_token", f"GH_TOKEN_{gh_token()}", gh_token()),                                       # glued to a name
     ("aws_access_key_id", "creds=AKIAZ7VQ3XJ5L2PQRS4T;region=eu", "AKIAZ7VQ3XJ5L2PQRS4T"),
 ]
@@ -485,6 +493,9 @@ GENERIC_NEGATIVES = [
     'curl -H "x-api-key: $KEY" https://x', "PGPASSWORD=$PW psql", "docker login -u ci --password-stdin",
     '    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM1ekNDQWMrZ0F3SUJBZ0lCQVRBTkJna3Foa2lHOXcwQkFRc0ZBREFW',
     "ENV PASSWORD_FILE=/run/secrets/db", "define('AUTH_SALT', 'put your unique phrase here');",
+    "acc[key] = crypto_1.default.createHash(key);", "key = self._box.add(io.StringIO(self._template))",
+    'cache_key = "3f786850e387550fdab836ed7e6dc881de23001b"', "sort_key = operator.itemgetter('createdAtTimestamp')",
+    "the password is required", "The token is invalidatedAfterLogout", "primaryKey: 'organizationMembershipIdentifier'",
 ]
 
 

@@ -127,7 +127,9 @@ def phone(rng):
 
 
 def luhn_card(rng):
-    prefix, length = rng.choice([("4", 16), ("5", 16), ("2720", 16), ("34", 15), ("6011", 16), ("35", 16), ("36", 14)])
+    # Issuer ranges that exist (Mastercard 51-55, JCB 3528-3589): v1 drew "5x" and "35xx" freely (a generator bug)
+    prefix, length = rng.choice([("4", 16), (str(rng.randint(51, 55)), 16), ("2720", 16), ("34", 15), ("6011", 16),
+                                 (str(rng.randint(3528, 3589)), 16), ("36", 14)])
     body = prefix + "".join(rng.choice(string.digits) for _ in range(length - len(prefix) - 1))
     total = 0
     for i, ch in enumerate(reversed(body)):

@@ -47,7 +47,7 @@ class PhoneNumberRecognizer(Recognizer):
     ]
     PREFILTER = [r"\+[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}[ .-]?\d{2}",
                  r"(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}",
-                 r"\(?0\d{1,4}\)?[ .-]\d{2,8}[ .-]\d{2}", r"\(?0\d{3,4}\)?[ .-]\d{6,8}",
+                 r"\(?0\d{1,4}\)?[ .-]\d{2,8}[ .-]\d{2}", r"\(?0\d{1,4}\)?[ .-]\d{6,8}",
                  r"\(\d{2}\)\s?9?\d{4}-\d{4}",
                  r"[6-9]\d{4}[ -]\d{5}",
                  r"(?i)" + _LABEL + r"[\w\"' .#:=(-]{0,20}\+?\(?\d[\d ().-]{6}"]
@@ -67,5 +67,7 @@ class PhoneNumberRecognizer(Recognizer):
         for i, regs in regions.items():
             if kind == self.compiled[i][1].pattern:
                 return None if _valid(value, regs) else False
-        # labelled: the field says phone; any of the regions will do
+        # labelled: the field says phone; any of the regions will do (8+ digits: 863-1234 is a local extension)
+        if sum(c.isdigit() for c in value) < 8:
+            return False
         return 0.9 if _valid(value, NATIONAL_REGIONS) else False

@@ -39,6 +39,12 @@ class SecretAssignmentRecognizer(Recognizer):
         # .NET appSettings: <add key="ApiSecret" value="..."/>; XML elements: <password>...</password>
         ("xml_setting", r"(?i)\bkey\s*=\s*\"(?P<name>" + _NAME + r")\"\s+value\s*=\s*(?P<q>\")(?P<v>[^\"]{4,200})(?P=q)", 0.8),
         ("xml_element", r"(?i)<(?P<name>" + _NAME + r")>(?P<v>[^<\s]{4,200})</", 0.8),
+        # Names that only say "key" (SERVICE_KEY, webhookKey, signing.key): the value must look generated.
+        ("key_named", r"(?<![A-Za-z0-9])(?P<name>[A-Za-z0-9_.-]*(?i:key))(?:\\?[\"'\]])?\s*(?:=|:=|=>|:)\s*"
+                      r"(?P<q>[\"'`]?)(?P<v>[A-Za-z0-9_.+/~=-]{20,200})(?P=q)(?![A-Za-z0-9_.+/~=-])", 0.75),
+        # Chat and notes: "my API key is ...", "set the token to ...", "password was ..."
+        ("prose", r"(?i)\b(?P<name>api[ _-]?key|access[ _-]?key|secret(?:[ _-]?key)?|token|password|passphrase|passwd|"
+                  r"credentials?|key)\s+(?:is|was|to|of)\s+[\"'`]?(?P<v>[A-Za-z0-9_.+/~=!@#$%^&*-]{8,200}?)[\"'`]?(?=[,;.!?)]*(?:\s|$))", 0.75),
     ]
     PREFILTER = [
         r"(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key"
@@ -49,15 +55,43 @@ class SecretAssignmentRecognizer(Recognizer):
         r"(?:passw|secret|token|api[_-]?key|apikey|pwd|credential)[A-Za-z0-9_.-]*(?:%22|%27)?(?:%3D|%3A)",
         r"key\s*=\s*\"[^\"]*(?:passw|secret|token|key|pwd|credential)[^\"]*\"\s+value",
         r"<[A-Za-z0-9_.-]*(?:passw|secret|token|api[_-]?key|apikey|pwd|credential)[A-Za-z0-9_.-]*>[^<\s]{4}",
+        r"key(?:\\?[\"'\]])?\s*(?:=|:=|=>|:)\s*[\"'`]?[A-Za-z0-9_.+/~=-]{20}",
+        r"(?:key|token|secret|password|passphrase|passwd|credentials?)\s+(?:is|was|to|of)\s+[\"'`]?[A-Za-z0-9_.+/~=!@#$%^&*-]{8}",
     ]
     PREFILTER_CASELESS = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kinds = {rx.pattern: n for n, rx, _ in self.compiled}
+
+    def _generated(self, v: str, name: str, kind: str):
+        """key_named / prose values: a password only has to not be a word; anything else must look generated."""
+        if looks_placeholder(v) or v.lower() in _NOT_SECRETS or "://" in v or v.startswith(("/", "./", "~/")):
+            return False
+        if kind == "prose" and any(w in name for w in ("pass",)):
+            if char_classes(v) < 2 or _names_a_field(v) or (looks_identifier(v) and _reads_as_words(v)):
+                return False
+            return None
+        if any(w in name for w in _NON_SECRET_KEY_NAMES) or _HEX_DIGEST.fullmatch(v):
+            return False           # sort_key, cache_key, primary_key, a content hash
+        if len(v) < 20 or char_classes(v) < 2 or shannon_entropy(v) < 3.5:
+            return False
+        parts = v.split(".")
+        if len(parts) > 1 and all(x.isidentifier() for x in parts) and not any(random_mixed_case(x) for x in parts):
+            return False           # crypto_1.default.createHash: a dotted name in code
+        if looks_identifier(v) and not random_mixed_case(v):
+            return False
+        return None if random_mixed_case(v) or (char_classes(v) >= 3 and shannon_entropy(v) >= 4.0) else False
     # Each prefilter wakes only the patterns it stands for: a plain `token = x` line is not read six more times.
     PREFILTER_FOR = [("quoted", "env", "config", "dockerfile"), ("dockerfile",), ("php_define",), ("urlencoded",), ("xml_setting",),
-                     ("xml_element",)]
+                     ("xml_element",), ("key_named",), ("prose",)]
 
     def validate(self, value, match, line):
         name = match.group("name").lower()
         v = value
+        kind = self._kinds.get(match.re.pattern)
+        if kind in ("key_named", "prose"):
+            return self._generated(v, name, kind)
         if looks_placeholder(v) or v.lower() in _NOT_SECRETS or _REGEX_LITERAL.search(v):
             return False
         base = name.strip("\"'").replace("-", "_")
@@ -68,7 +102,7 @@ class SecretAssignmentRecognizer(Recognizer):
         pw = any(w in name for w in ("passw", "passphrase", "pwd", "pass"))
         kind = match.re.pattern
         if "(?P<q>" not in kind:
-            if _CODE_REFERENCE.fullmatch(v):      # obj.attr, module.name; — code, not a value
+            if _CODE_REFERENCE.fullmatch(v) and not random_mixed_case(v.rsplit(".", 1)[-1]):   # obj.attr; — code
                 return False
             # Unquoted values are code as often as data: demand the look of a credential.
             if (not pw and looks_identifier(v) and not random_mixed_case(v)) or v.replace(".", "").replace("-", "").isdigit():
@@ -97,6 +131,9 @@ class SecretAssignmentRecognizer(Recognizer):
         return None
 
 
+_HEX_DIGEST = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64}")
+
+
 def _reads_as_words(value: str) -> bool:
     """passwordField, get_password, DEFAULT_PASSWORD: names made of words (avg 4+ letters), not credentials."""
     words = re.findall(r"[A-Z][a-z]+|[a-z]+|[A-Z]+(?![a-z])|\d+", value)
@@ -120,6 +157,13 @@ _CODE_REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+;?|.*;")
 _NOT_SECRETS = {"bearer", "basic", "token", "secret", "password", "oauth", "oauth2", "jwt", "none", "null",
                 "required", "optional", "string", "hidden", "text", "auth", "access_token", "refresh_token",
                 "id_token", "client_credentials", "authorization_code", "utf-8", "sha256", "hs256", "rs256"}
+# Names ending in "key" that hold no credential.
+_NON_SECRET_KEY_NAMES = ("sort", "cache", "primary", "foreign", "public", "pub", "hot", "monkey", "turkey", "partition",
+                         "row", "idempotency", "i18n", "translation", "lookup", "dict", "map", "hash", "group", "index",
+                         "unique", "natural", "composite", "shortcut", "hotkey", "keyboard", "object", "s3", "bucket",
+                         "storage_key", "file", "path", "react", "list", "item", "cursor", "page", "next", "prev",
+                         "schema", "field", "column", "table", "metric", "label", "state", "event", "route", "query",
+                         "config", "setting", "env", "lang", "locale", "message", "error", "theme", "store", "redis")
 # Names that contain a secret word but hold something else.
 _NON_SECRET_WORDS = ("token_type", "tokentype", "token_count", "tokens_count", "num_tokens", "max_tokens",
                      "token_limit", "tokenizer", "token_url", "token_uri", "token_endpoint", "password_field",
