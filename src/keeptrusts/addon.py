@@ -23,6 +23,7 @@ from mitmproxy import ctx, exceptions, http
 
 from . import errors, paths
 from .audit import AuditWriter
+from .blocked_items import BlockedItems, db_path_for
 from .config import ConfigError, load_config
 from .exchange import Exchange
 from .identity import budget_exceeded, resolve_identity
@@ -61,6 +62,7 @@ class Keeptrusts:
         self.config_error: str | None = None
         self.redactor: Redactor | None = None
         self.audit = None
+        self.blocked_items: BlockedItems | None = None   # texts blocked before (stubbed in later turns)
         self.metrics = None
         self.started = time.time()
         self.requests_processed = 0
@@ -166,6 +168,10 @@ class Keeptrusts:
         except Exception as exc:  # one clear line (the message names the db and the fix), not a traceback
             raise exceptions.OptionsError(str(exc)) from None
         log.info("keeptrusts audit database %s", db)
+        if self.blocked_items is not None:
+            self.blocked_items.close()
+        # Beside the audit db: its event ids name rows of that trail (a replay's throwaway db gets its own).
+        self.blocked_items = BlockedItems(db_path_for(db))
 
     def running(self) -> None:
         if ctx.options.keeptrusts_reload_interval > 0 and self._watch_task is None:
@@ -188,6 +194,8 @@ class Keeptrusts:
             self._watch_task.cancel()
         if self.audit is not None:
             self.audit.close(timeout=5)
+        if self.blocked_items is not None:
+            self.blocked_items.close()
 
     # ------------------------------------------------------------------ state the guards report
     def audit_healthy(self) -> bool:

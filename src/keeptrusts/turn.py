@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from . import errors
+from . import blocked_items, errors
 from .chain import ChainResult
 from .exchange import OTHER, Completion, Exchange, OutputItem, Segment
 from .verdicts import BLOCK, Verdict, worst
@@ -141,12 +141,15 @@ class RequestJudgement:
 
 
 def judge_request(chain, ex: Exchange, api: str, body: Any, *, query: str = "", headers: dict[str, str] | None = None,
-                  binary_payloads: dict | None = None, calls: dict | None = None) -> RequestJudgement:
+                  binary_payloads: dict | None = None, calls: dict | None = None,
+                  blocked: "blocked_items.BlockedItems | None" = None, event_id: str | None = None) -> RequestJudgement:
     """Parse `body` with the model of `api`, run the chain over every string, write edits back.
 
     `calls` (WebSocket): call_id -> (tool name, arguments) of earlier turns, so a tool output that
-    arrives without its call can still be attributed. Raises wire_requests.RequestShapeError for a body
-    that is not the endpoint's shape."""
+    arrives without its call can still be attributed. `blocked`: the memory of blocked items; texts
+    blocked before are replaced by a stub before the chain runs, and a block is remembered under
+    `event_id` (this turn's audit event). Raises wire_requests.RequestShapeError for a body that is not
+    the endpoint's shape."""
     headers = headers or {}
     segments, tools, unreadable = wire_requests.extract_all(api, body)
     if calls:
@@ -176,9 +179,15 @@ def judge_request(chain, ex: Exchange, api: str, body: Any, *, query: str = "", 
         j = RequestJudgement(result, body, ex.segments, refusal=errors.policy_block("gateway", msg))
         j.audit_body = blocked_body_text(body, segments, result)
         return j
+    scope = blocked_items.scope_of(ex.developer, ex.session_id)
+    stubbed = blocked_items.stub_known(blocked, scope, ex.segments, chain)
     result = chain.request(ex)
+    if stubbed is not None:
+        result.verdicts.insert(0, stubbed)
     j = RequestJudgement(result, body, ex.segments, unscanned=[f"{u.where} ({u.mime})" for u in unscanned])
     if result.blocked:
+        if blocked_items.remember_block(blocked, scope, result.blocked, ex.segments, chain, event_id):
+            result.blocked.message = f"{result.blocked.message}. {blocked_items.CONTINUE_HINT}"
         j.refusal = errors.policy_block(result.blocked.policy, result.blocked.message)
         j.audit_body = blocked_body_text(body, segments, result)
         return j

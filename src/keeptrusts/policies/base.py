@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..exchange import Exchange, OutputItem, Segment
+from ..schema import Choice
 from ..verdicts import ALLOW, BLOCK, FLAG, REDACT, Finding, Verdict, worst
 
 
@@ -39,6 +40,15 @@ class Policy:
     options_schema: ClassVar[Any] = {}
     # Single-policy documents are allowed for these kinds only (reference 1.1).
     single_document: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every policy takes `on_blocked_history` (keeptrusts.blocked_items): what a later request that
+        # carries an item this policy blocked gets: `stub` (default: the item is replaced by a stub and
+        # the turn goes on) or `block` (judged again, so blocked again).
+        schema = cls.__dict__.get("options_schema")
+        if isinstance(schema, dict) and "on_blocked_history" not in schema:
+            schema["on_blocked_history"] = Choice("stub", "block")
 
     def __init__(self, options: dict | None = None, context: PolicyContext | None = None):
         self.options = dict(options or {})

@@ -185,7 +185,7 @@ class HttpGuard:
             return gw.refuse(flow, turn, exc.error)
         try:
             j = judge_request(rt.chain, turn.exchange, api, body, query=query, headers=gw.lower_headers(req),
-                              binary_payloads=rt.binary_payloads)
+                              binary_payloads=rt.binary_payloads, blocked=gw.blocked_items, event_id=turn.event_id)
         except wire_requests.RequestShapeError as exc:
             return gw.refuse(flow, turn, errors.validation(f"Malformed {api} request: {exc}"))
         turn.result = j.result

@@ -123,7 +123,8 @@ class WebSocketGuard:
                 "response.create is relayed"))
         try:
             j = judge_request(rt.chain, ex, "responses", body, headers=gw.lower_headers(flow.request),
-                              binary_payloads=rt.binary_payloads, calls=conn.calls)
+                              binary_payloads=rt.binary_payloads, calls=conn.calls,
+                              blocked=gw.blocked_items, event_id=turn.event_id)
         except wire_requests.RequestShapeError as exc:
             return self._refuse(flow, conn, msg, turn, errors.validation(f"Malformed response.create: {exc}"))
         turn.result = j.result
