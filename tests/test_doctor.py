@@ -26,14 +26,18 @@ CA_PEM, OTHER_PEM = pem(b"gateway-ca" * 30), pem(b"system-root" * 30)
 
 
 class Server:
-    """A loopback HTTP server answering every GET with (status, body)."""
+    """A loopback HTTP server answering GET with routes[path] = (status, body), any other path with
+    (status, body)."""
 
-    def __init__(self, status: int, body: dict | str):
-        payload = (json.dumps(body) if isinstance(body, dict) else body).encode()
+    def __init__(self, status: int = 404, body: dict | str = "", routes: dict | None = None):
+        def encode(b) -> bytes:
+            return (json.dumps(b) if isinstance(b, dict) else b).encode()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                self.send_response(status)
+                code, payload = (routes or {}).get(self.path, (status, body))
+                payload = encode(payload)
+                self.send_response(code)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()

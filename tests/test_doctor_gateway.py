@@ -4,44 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
 
 from gateway_proc import Gateway, free_port
+from test_doctor import Server
 from keeptrusts.cli.main import cli
 from keeptrusts.diagnostics import FAIL, OK, WARN, Context, check_provider_key, probe_gateway
-
-
-class Routes:
-    """A loopback HTTP server answering GET path -> (status, JSON body); 404 otherwise."""
-
-    def __init__(self, routes: dict):
-        self.routes = routes
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                status, body = outer.routes.get(self.path, (404, {"error": "not found"}))
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -49,7 +19,7 @@ def serve():
     made = []
 
     def make(routes):
-        made.append(Routes(routes))
+        made.append(Server(routes=routes))
         return made[-1]
 
     yield make
