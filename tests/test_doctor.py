@@ -80,16 +80,18 @@ def healthy(config="doc-pack@1.0.0", status="healthy", **over):
             "policies_loaded": 2, "requests_processed": 5, "audit": {"healthy": True, "last_error": None}, **over}
 
 
-def write_config(tmp_path, upstream="https://api.openai.com", gateway=""):
-    p = tmp_path / "policy-config.yaml"
-    p.write_text(f"""pack: {{name: doc-pack, version: 1.0.0, enabled: true}}
+def write_config(tmp_path, upstream="https://api.openai.com", gateway="", *, name="policy-config.yaml",
+                 pack="doc-pack@1.0.0", key_env="DOCTOR_TEST_KEY"):
+    p = tmp_path / name
+    pack_name, version = pack.split("@")
+    p.write_text(f"""pack: {{name: {pack_name}, version: {version}, enabled: true}}
 policies: {{chain: [audit-logger]}}
 providers:
   targets:
     - id: openai
       provider: openai
       base_url: {upstream}
-      secret_key_ref: {{env: DOCTOR_TEST_KEY}}
+      secret_key_ref: {{env: {key_env}}}
 {gateway}""")
     return p
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from gateway_proc import Gateway, free_port
 from test_doctor import Server
+from test_doctor import write_config as doctor_config
 from keeptrusts.cli.main import cli
 from keeptrusts.diagnostics import FAIL, OK, WARN, Context, check_provider_key, probe_gateway
 
@@ -27,17 +28,8 @@ def serve():
         s.close()
 
 
-def write_config(path, upstream, key_env="DOCTOR_GW_KEY"):
-    path.write_text(f"""pack: {{name: running-pack, version: 2.0.0, enabled: true}}
-policies: {{chain: [audit-logger]}}
-providers:
-  targets:
-    - id: openai
-      provider: openai
-      base_url: {upstream}
-      secret_key_ref: {{env: {key_env}}}
-""")
-    return path
+def write_config(path, upstream):
+    return doctor_config(path.parent, upstream, name=path.name, pack="running-pack@2.0.0", key_env="DOCTOR_GW_KEY")
 
 
 def health():
