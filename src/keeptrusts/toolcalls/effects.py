@@ -259,6 +259,13 @@ def effects_of(cmd: SimpleCommand) -> Effects:
         e.writes.extend(pos)
     elif name in ("echo", "printf", "true", "false", ":"):
         pass   # prints its arguments; opens none of them
+    elif name.startswith("python") and any(m in args for m in ("http.server", "SimpleHTTPServer")):
+        # serves a folder to the network: every file under it can be read from outside
+        d = _option_values(args, ("-d", "--directory"))
+        e.reads.append(d[0] if d else ".")
+        e.sends_data = True
+    elif name == "git" and pos[:1] == ["clean"] and any(a.startswith("-") and "f" in a.lstrip("-")[:3] for a in args):
+        e.deletes.extend(pos[1:])
     elif name in READERS or name in PATTERN_FIRST:
         e.reads.extend(p for p in _file_args(cmd, pos) if p and not p.startswith("-"))
     elif name == "git" and pos[:1] in (["diff"], ["add"], ["show"], ["blame"], ["hash-object"], ["apply"]):
@@ -291,6 +298,8 @@ FETCHERS = {"curl", "wget", "fetch", "aria2c", "http", "https", "xh", "nc", "nca
             "xxd-decode", "openssl-decode"}
 VCS_OR_URL = re.compile(r"^(git\+|hg\+|svn\+|bzr\+|https?://|git://|ssh://|github:|gitlab:|bitbucket:|gist:)|"
                         r"\.(tar\.gz|tgz|whl|zip)$|^[\w.-]+/[\w.-]+(#.*)?$")
+PACKAGE_SOURCE_KEYS = re.compile(r"(?i)registry|index-url|extra-index-url|trusted-host|find-links|proxy|"
+                                r"script-shell|node-options|channels|sources|repositories|cafile|strict-ssl")
 INSTALLERS = {"pip": "install", "pip3": "install", "pipx": "install", "uv": "install", "poetry": "add", "npm": "install",
               "pnpm": "add", "yarn": "add", "bun": "add", "gem": "install", "cargo": "install", "go": "install"}
 
@@ -349,6 +358,12 @@ def _persistence(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:
             e.persists.append(f"scheduled job ({name})")
     elif name == "systemctl" and any(a in ("enable", "link", "edit", "preset", "set-environment") for a in pos[:1]):
         e.persists.append(f"service ({' '.join(pos[:2])})")
+    elif name in ("npm", "pnpm", "yarn", "pip", "pip3", "uv", "gem", "bundle", "poetry", "conda") and \
+            any(p in ("set", "add", "--add") for p in pos[1:3] + args) and pos[:1] and \
+            pos[0] in ("config", "sources", "source"):
+        keys = " ".join(pos[1:4] + [a for a in args if a.startswith("--")])
+        if PACKAGE_SOURCE_KEYS.search(keys) or (name == "gem" and "--add" in args):
+            e.persists.append(f"package source ({name} {' '.join(pos[:3])})")
     base = INSTALLERS.get(name)
     if base and pos[:1] and pos[0] in (base, "install", "add", "i") or (name == "uv" and pos[:2] == ["pip", "install"]):
         specs = pos[1:] if name != "uv" or pos[:1] != ["pip"] else pos[2:]

