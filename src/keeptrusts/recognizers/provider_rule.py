@@ -4,7 +4,8 @@ The rules come from public scanners' rule definitions (gitleaks' config, MIT; se
 provider_rules/refresh.py) and from providers' documentation (provider_rules/extra.yaml). Each rule is
 a regex, its hyperscan prefilter (the same regex: all rules share the engine's one database), the
 keywords one of which must be on the line (gitleaks' own gate), a minimum entropy for the value, and
-the capture group that holds the value.
+the capture group that holds the value. `entity` names the type when a rule widens a format another
+recognizer already names (a longer Anthropic key is still `anthropic_api_key`).
 """
 from __future__ import annotations
 
@@ -47,12 +48,12 @@ def entity_of(rule_id: str) -> str:
 
 
 def provider_rule_types() -> tuple[str, ...]:
-    return tuple(dict.fromkeys(entity_of(r["id"]) for r in load_rules()))
+    return tuple(dict.fromkeys(r.get("entity") or entity_of(r["id"]) for r in load_rules()))
 
 
 class ProviderRuleRecognizer(Recognizer):
     def __init__(self, rule: dict) -> None:
-        self.ENTITY = entity_of(rule["id"])
+        self.ENTITY = rule.get("entity") or entity_of(rule["id"])
         self.PATTERNS = [(rule["id"], rule["regex"], float(rule.get("score", 0.9)))]
         self.PREFILTER = [rule.get("prefilter", rule["regex"])]
         self.PREFILTER_CASELESS = bool(rule.get("caseless"))
