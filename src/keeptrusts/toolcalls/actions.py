@@ -82,6 +82,11 @@ def extract_actions(kind: str, name: str | None, text: str, cwd: str | None = No
             for a in extract_actions(inner_kind, call.name, inner_text, cwd, home, depth + 1, written):
                 a.via = "exec js"
                 out.append(a)
+        # Arguments built at run time are unknown (DYN): the script is also judged by the worst
+        # its words allow (`tools.exec_command({cmd: 'rm -rf ' + os.homedir()})`).
+        worst = _worst_case_commands(text, "node", cwd, home, "exec js (worst case)")
+        if worst:
+            out.append(Action(base, "shell", text[:200], worst, [], cwd, args, via="exec js"))
         return out or [Action(base, "tool", text[:200], args=args, workdir=cwd)]
     if base in SHELL_TOOLS or (isinstance(args, dict) and base not in PATCH_TOOLS and
                                any(k in args for k in ("cmd", "command")) and kind != "custom_tool_call"):
@@ -145,6 +150,7 @@ def _shell_action(tool: str, script: str, workdir: str | None, workspace: str | 
                 c.via = c.via or "write_stdin code"
                 cmds.append(c)
         cmds += [SimpleCommand(argv, cwd=wd, via="write_stdin code", text=" ".join(argv)) for argv in argvs]
+        cmds += _worst_case_commands(script, "python", wd, home, "write_stdin code (worst case)")
     ops: list[FileOp] = []
     for c in list(cmds):
         if c.name in PATCH_TOOLS:
@@ -154,6 +160,15 @@ def _shell_action(tool: str, script: str, workdir: str | None, workspace: str | 
             if found:   # `cd sub && apply_patch <<'EOF'`: Codex resolves the paths against sub
                 cmds.append(_patch_command(found, c.cwd or wd))
     return Action(tool, "shell", script, cmds, ops, wd)
+
+
+def _worst_case_commands(code: str, lang: str, cwd: str | None, home: str, via: str) -> list[SimpleCommand]:
+    from .embedded import worst_case
+    wc = worst_case(code, lang)
+    out = [SimpleCommand(argv, cwd=cwd, via=via, text=" ".join(argv)) for argv in wc.argvs]
+    if wc.runs_fetched:
+        out.append(SimpleCommand(["sh"], feeds={"curl"}, cwd=cwd, via=via, text=code[:200], runs_download=True))
+    return out
 
 
 def _patch_summary(ops: list[FileOp]) -> str:
