@@ -163,8 +163,10 @@ def test_doctor_honours_upstream_given_to_the_real_gateway(tmp_path, fake_openai
     """`kt gateway run --upstream URL`: doctor checks URL, not the pack's api.openai.com."""
     monkeypatch.chdir(tmp_path)
     with Gateway(tmp_path / "gw", fake_openai.url) as gw:
-        checks = by_name(doctor(tmp_path, gw.port, "--proxy-listen", f"127.0.0.1:{gw.proxy_port}"))
+        # The same user as the gateway: kt reads the gateway's admin token from its state folder.
+        checks = by_name(doctor(tmp_path, gw.port, env={"KEEPTRUSTS_HOME": str(gw.home)}))
     up = checks["upstream"]
     assert up["status"] == OK and fake_openai.url.rstrip("/") in up["message"] and "running gateway" in up["message"], up
     assert "codex-cli.yaml" in checks["config"]["message"]
-    assert checks["proxy_port"]["status"] == OK
+    assert checks["proxy_port"]["status"] == OK, checks["proxy_port"]   # its --proxy-listen, from its status
+    assert str(gw.audit_db) in checks["audit"]["message"], checks["audit"]   # its --audit-db, not the default
