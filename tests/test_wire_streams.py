@@ -323,6 +323,15 @@ def test_sse_events_the_client_could_read_differently_end_the_stream():
     assert b"response.failed" in out and b"pwned" not in out
 
 
+def test_a_body_that_is_not_an_event_stream_is_not_passed_as_keep_alives():
+    """A JSON answer to a streaming request (routed to the stream parser by the request, not the content
+    type) has no `data:` lines: it must not pass as if it were comments."""
+    body = json.dumps({"id": "r1", "object": "response", "output": [CALL]}).encode()
+    stream = SSEStream(ResponsesStream(Judge()))
+    out = b"".join(stream(body)) + b"".join(stream(b""))
+    assert b"response.failed" in out and b"pwned" not in out
+
+
 def test_looks_like_sse():
     for yes in (b"data: {}", b"event: x\n", b"\xef\xbb\xbfdata:", b"\r\n: keep-alive\n", b"id: 1\n", b"retry: 5\n",
                 b"data\n", b"da"):

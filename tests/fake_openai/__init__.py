@@ -8,8 +8,9 @@
 """
 from .script import (CustomToolCall, Failed, FunctionCall, Garbage, HttpError, Refusal, Reset, Stall, Text, Turn,
                      call, custom, error, failed, garbage, length, refusal, reset, stall, text)
+from .script import Framing, framed
 from .server import FakeOpenAI, Received
 
 __all__ = ["FakeOpenAI", "Received", "Turn", "Text", "FunctionCall", "CustomToolCall", "Refusal", "HttpError", "Failed",
            "Reset", "Stall", "Garbage", "text", "call", "custom", "refusal", "length", "error", "failed", "reset",
-           "stall", "garbage"]
+           "stall", "garbage", "Framing", "framed"]

@@ -154,9 +154,47 @@ def responses_events(turn: Turn, request: dict, request_chars: int, generate: bo
     else:
         final = response_object(rid, request, "completed", output, responses_usage(u), created)
         events.append({"type": "response.completed", "response": final})
+    if turn.framing is not None and turn.framing.calls != "standard":
+        events = apply_framing(events, turn.framing.calls)
     for n, ev in enumerate(events):
         ev["sequence_number"] = n
     return events
+
+
+def apply_framing(events: list[dict], calls: str) -> list[dict]:
+    """Re-frame the tool calls of a finished event list (see script.Framing)."""
+    call_idx = {e["output_index"] for e in events if e["type"] == "response.output_item.added"
+                and e["item"]["type"] not in ("message", "reasoning")}
+    head = [e for e in events if "output_index" not in e and e["type"] not in ("response.completed", "response.incomplete")]
+    tail = [e for e in events if e["type"] in ("response.completed", "response.incomplete")]
+    per_item: dict[int, list] = {}
+    for e in events:
+        if "output_index" in e:
+            per_item.setdefault(e["output_index"], []).append(e)
+    for idx in call_idx:
+        evs = per_item[idx]
+        done = evs[-1]
+        if calls == "done_only":
+            per_item[idx] = [done]
+        elif calls == "added_as_message":
+            added = {"type": "response.output_item.added", "output_index": idx,
+                     "item": {"id": done["item"]["id"], "type": "message", "status": "in_progress", "role": "assistant",
+                              "content": []}}
+            per_item[idx] = [added, done]
+    body: list = []
+    if calls == "interleaved":
+        others = [i for i in sorted(per_item) if i not in call_idx]
+        for i in others:
+            body += per_item[i]
+        lanes = [list(per_item[i]) for i in sorted(call_idx)]
+        while any(lanes):
+            for lane in lanes:
+                if lane:
+                    body.append(lane.pop(0))
+    else:
+        for i in sorted(per_item):
+            body += per_item[i]
+    return head + body + tail
 
 
 def responses_failed_events(failed: Failed, request: dict) -> list[dict]:

@@ -65,6 +65,21 @@ class Garbage:
     data: bytes = b"data: {not json\x00\xff\n\n"
 
 
+@dataclass
+class Framing:
+    """How a Responses turn goes on the wire: adversarial framings a real server might also send,
+    for the closed-world tests (issue 14). Defaults are the ordinary framing.
+
+    calls: "standard"; "done_only" (a call only in `response.output_item.done`, no added, no deltas);
+      "added_as_message" (`added` says message, `done` says the call); "interleaved" (the events of
+      all calls interleaved, one event of each in turn).
+    content_type: the SSE content type; None sends no content-type header.
+    eol: the SSE line ending: "\n", "\r\n" or "\r"."""
+    calls: str = "standard"
+    content_type: str | None = "text/event-stream; charset=utf-8"
+    eol: str = "\n"
+
+
 Fault = Union[Reset, Stall, Garbage]
 Item = Union[Text, FunctionCall, CustomToolCall, Refusal]
 
@@ -80,6 +95,7 @@ class Turn:
     cached_tokens: int | None = None
     output_tokens: int | None = None
     reasoning_tokens: int = 0
+    framing: Framing | None = None  # adversarial wire framings (Responses SSE and WebSocket)
 
 
 @dataclass
@@ -171,3 +187,9 @@ def garbage(after: int = 2, then: Turn | None = None) -> Turn:
     turn = then or text("This answer turns into garbage.")
     turn.fault = Garbage(after)
     return turn
+
+
+def framed(items: list, calls: str = "standard", content_type: str | None = "text/event-stream; charset=utf-8",
+           eol: str = "\n") -> Turn:
+    """A turn sent in an adversarial framing, e.g. `framed([call("exec_command", {...})], calls="done_only")`."""
+    return Turn([Text(i) if isinstance(i, str) else i for i in items], framing=Framing(calls, content_type, eol))

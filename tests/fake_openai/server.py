@@ -393,7 +393,12 @@ class FakeOpenAI:
         entry = self._with_usage(entry, req, chars)
         events = render.responses_events(entry, req, chars)
         if req.get("stream"):
-            return await self._sse(writer, [render.sse_event(e) for e in events], entry.fault)
+            frames = [render.sse_event(e) for e in events]
+            if entry.framing is not None:
+                eol = entry.framing.eol.encode()
+                return await self._sse(writer, [f.replace(b"\n", eol) for f in frames], entry.fault,
+                                       content_type=entry.framing.content_type)
+            return await self._sse(writer, frames, entry.fault)
         return await self._json_with_fault(writer, render.final_response(events), entry.fault)
 
     async def _chat(self, req: dict, chars: int, entry, writer) -> bool:
@@ -424,9 +429,11 @@ class FakeOpenAI:
         writer.transport.abort()
         raise _Closed()
 
-    async def _sse(self, writer, frames: list[bytes], fault) -> bool:
-        writer.write(self._head(200, {"content-type": "text/event-stream; charset=utf-8", "transfer-encoding": "chunked",
-                                      "cache-control": "no-cache"}))
+    async def _sse(self, writer, frames: list[bytes], fault, content_type: str | None = "text/event-stream; charset=utf-8") -> bool:
+        headers = {"transfer-encoding": "chunked", "cache-control": "no-cache"}
+        if content_type is not None:
+            headers = {"content-type": content_type, **headers}
+        writer.write(self._head(200, headers))
         for n, frame in enumerate(frames):
             if fault is not None and n == fault.after:
                 await writer.drain()

@@ -46,6 +46,10 @@ def parse_event(raw: bytes) -> SSEEvent:
             data_lines.append(value)
         elif name == b"event":
             event = value.decode("utf-8", "replace")
+        elif name not in (b"id", b"retry"):
+            # An event-stream reader ignores it, a client reading the body otherwise (a JSON answer
+            # routed here because a stream was asked for) would not: it cannot be judged either way.
+            return SSEEvent(raw, event, None, "a line that is not an event-stream field")
     if not data_lines:
         return SSEEvent(raw, event, None)
     try:
