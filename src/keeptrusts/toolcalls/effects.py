@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .shell import DYN, SHELLS, SimpleCommand, _dash_c
 
@@ -153,20 +154,30 @@ def positionals(cmd: SimpleCommand) -> list[str]:
 
 
 def _option_values(args: list[str], names: tuple[str, ...]) -> list[str]:
+    """Values of the options `names`: `-d X`, `--data=X`, and glued `-d@file` / `-Ffoo=@bar` / `-TX`."""
     if not any(a[:1] == "-" for a in args):   # most commands: nothing to look at
         return []
+    long_eq, glued = _option_forms(names)
     vals = []
     for k, a in enumerate(args):
-        if a in names and k + 1 < len(args):
-            vals.append(args[k + 1])
-        for nm in names:
-            if nm.startswith("--") and a.startswith(nm + "="):
-                vals.append(a.split("=", 1)[1])
-            elif not nm.startswith("--") and len(nm) == 2 and a.startswith(nm) and len(a) > 2 and a != nm:
-                # -d@file / -Ffoo=@bar glued form
-                if nm in ("-d", "-F", "-T"):
-                    vals.append(a[2:])
+        if a[:1] != "-":
+            continue
+        if a in names:
+            if k + 1 < len(args):
+                vals.append(args[k + 1])
+        elif a[:2] == "--":
+            head = a.split("=", 1)[0]
+            if head in long_eq and "=" in a:
+                vals.append(a[len(head) + 1:])
+        elif a[:2] in glued and len(a) > 2:
+            vals.append(a[2:])
     return vals
+
+
+@lru_cache(maxsize=64)
+def _option_forms(names: tuple[str, ...]) -> tuple[frozenset, frozenset]:
+    return (frozenset(n for n in names if n.startswith("--")),
+            frozenset(n for n in names if len(n) == 2 and n in ("-d", "-F", "-T")))
 
 
 def _file_args(cmd: SimpleCommand, pos: list[str]) -> list[str]:

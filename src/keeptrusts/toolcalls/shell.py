@@ -232,7 +232,7 @@ class ShellParser:
                     tok.end = i
                     toks.append(tok)
                     continue
-            matched = next((op for op in OPERATORS if s.startswith(op, i)), None)
+            matched = next((op for op in OPERATORS if s.startswith(op, i)), None) if c in "&|;()\n" else None
             if matched:
                 toks.append(_Tok("op", matched, start=i, end=i + len(matched)))
                 i += len(matched)
