@@ -179,3 +179,20 @@ def _patch_command(ops: list[FileOp], cwd: str | None = None) -> SimpleCommand:
     """A patch as a pseudo-command, so path rules (writes/deletes) judge it like shell commands."""
     return SimpleCommand(["apply_patch"] + [p for o in ops for p in o.paths], cwd=cwd, via="apply_patch",
                          text=_patch_summary(ops), file_ops=list(ops))
+
+
+def tool_call_effects(kind: str, name: str | None, text: str, cwd: str | None = None, home: str = "~"):
+    """Everything one tool call would do (shell, patch, JS exec, file tools), as one Effects.
+
+    The seam for redaction: restore a placeholder into this call only when
+    `not tool_call_effects(...).egress` (data would not leave the machine)."""
+    from .effects import Effects, effects_of
+    total = Effects()
+    for action in extract_actions(kind, name, text, cwd, home):
+        for cmd in action.commands:
+            total.merge(effects_of(cmd))
+            if cmd.via == "limit":   # too deep to read: assume it may send data
+                total.sends_data = True
+        if action.kind == "tool" and not action.commands:
+            total.sends_data = True   # an unknown tool: its effect is unknown, never assume local
+    return total
