@@ -80,9 +80,10 @@ def test_headers_and_fingerprint_mapping_identify_without_tokens(gw, fake_openai
 
 def test_over_budget_developer_is_refused_with_budget_and_spend(gw, fake_openai):
     fake_openai.script = ["first", "second"]
-    chat(gw, "sk-x", **{"X-User-ID": "spender"})            # spends more than the $0.000001 budget
-    wait_rows(gw.audit_db, 1)
+    # Even the first request would cost more than the $0.000001 budget: refused before it leaves
+    # (tests/test_budget_preflight.py covers the estimate).
     with pytest.raises(openai.RateLimitError) as exc:
         chat(gw, "sk-x", **{"X-User-ID": "spender"})
-    assert "Budget exceeded for spender: daily budget $0.0000" in str(exc.value)
-    assert len(fake_openai.requests) == 1
+    assert "Budget exceeded for spender: this request could cost up to" in str(exc.value)
+    assert "daily budget $0.0000" in str(exc.value)
+    assert len(fake_openai.requests) == 0

@@ -26,7 +26,7 @@ from .audit import AuditWriter
 from .blocked_items import BlockedItems, db_path_for
 from .config import ConfigError, load_config
 from .exchange import Exchange
-from .identity import budget_exceeded, resolve_identity
+from .identity import budget_exceeded, resolve_identity, settle_budget
 from .logging_setup import log_exchange
 from .policies import PolicyContext
 from .proxy.error_pages import ErrorPages
@@ -380,15 +380,16 @@ class Keeptrusts:
             except Exception:  # metrics never break traffic
                 log.exception("keeptrusts: metrics failed")
         log_exchange(rec)
-        if self.audit is None:
-            return None
-        if rec["verdict"] == "allow" and not (turn.exchange.meta.get("audit") or {}).get("log_all_access", True):
-            return None  # audit-logger log_all_access: false records only exchanges a policy acted on
-        try:
-            return self.audit.submit(rec)
-        except Exception as exc:  # noqa: BLE001
-            log.error("keeptrusts: audit submit failed: %s", exc)
-            return None
+        fut = None
+        if self.audit is not None and (rec["verdict"] != "allow" or (turn.exchange.meta.get("audit") or {}).get(
+                "log_all_access", True)):  # audit-logger log_all_access: false records only exchanges acted on
+            try:
+                fut = self.audit.submit(rec)
+            except Exception as exc:  # noqa: BLE001
+                log.error("keeptrusts: audit submit failed: %s", exc)
+        if fut is None:
+            settle_budget(turn.event_id)  # no row will settle its budget reservation
+        return fut
 
 
 # ---------------------------------------------------------------------- helpers

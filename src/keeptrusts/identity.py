@@ -47,7 +47,13 @@ LIMITS_SCHEMA = {"daily_usd": Number, "monthly_usd": Number}
 BUDGETS_SCHEMA = {
     "default": LIMITS_SCHEMA,          # for every identified developer without their own entry
     "developers": MapOf(LIMITS_SCHEMA),
+    # Before a request leaves, its cost is estimated with at most this many output tokens (or the
+    # request's own max_output_tokens / max_tokens when smaller); default OUTPUT_ALLOWANCE_TOKENS.
+    "output_allowance_tokens": int,
 }
+OUTPUT_ALLOWANCE_TOKENS = 4096
+CHARS_PER_TOKEN = 4                    # cheap input estimate: OpenAI's rule of thumb for English and code
+RESERVATION_TTL_S = 600.0              # a reservation whose turn was never recorded stops counting
 
 
 def tokens_db() -> Path:
@@ -330,9 +336,14 @@ class Budgets:
         block = _block(config, "budgets")
         self.default = block.get("default") or {}
         self.per_dev = block.get("developers") or {}
+        self.output_allowance = int(block.get("output_allowance_tokens") or OUTPUT_ALLOWANCE_TOKENS)
         self.db_path = Path(db_path) if db_path else paths.audit_db()
         self._cache: dict[str, tuple[float, str, float, float]] = {}
         self._lock = threading.Lock()
+        # Estimated costs of requests in flight: event id -> (developer, usd, since). Counted as spent
+        # until the turn's audit row (with the real usage) is committed, so parallel requests cannot
+        # cross the budget together either.
+        self._reserved: dict[str, tuple[str, float, float]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -344,6 +355,7 @@ class Budgets:
             with self._lock:
                 for r in rows:
                     self._cache.pop(r.get("developer"), None)
+                    self._reserved.pop(r.get("id"), None)   # settled: the row carries the real cost
         writer.on_commit(forget)
         return self
 
@@ -396,6 +408,48 @@ class Budgets:
         hit = self.check(developer)
         return hit.message if hit else None
 
+    # -------------------------------------------------------------- before the fact
+    def reserved(self, developer: str) -> float:
+        now = time.monotonic()
+        with self._lock:
+            for eid in [e for e, (_, _, since) in self._reserved.items() if now - since > RESERVATION_TTL_S]:
+                del self._reserved[eid]
+            return sum(usd for dev, usd, _ in self._reserved.values() if dev == developer)
+
+    def preflight(self, developer: str | None, event_id: str, estimate: "CostEstimate",
+                  now: dt.datetime | None = None) -> BudgetExceeded | None:
+        """Refuse a request whose estimated cost would cross a limit; otherwise reserve the estimate
+        under `event_id` until its audit row is committed (or `settle` is called)."""
+        if not developer or not self.enabled:
+            return None
+        lim = self.limits(developer)
+        if not lim:
+            return None
+        now = now or dt.datetime.now(dt.timezone.utc)
+        day, month, next_day, next_month = _period_starts(now)
+        daily, monthly = self._spend(developer, day, month)
+        pending = self.reserved(developer)
+        for period, spent, key, reset, retry in (
+                ("daily", daily, "daily_usd", "today (UTC); resets at 00:00 UTC", next_day),
+                ("monthly", monthly, "monthly_usd", "this month (UTC); resets on the 1st", next_month)):
+            if lim.get(key) is None:
+                continue
+            limit = float(lim[key])
+            if spent + pending + estimate.usd > limit:
+                in_flight = f" plus {_usd(pending)} in flight" if pending else ""
+                return BudgetExceeded(
+                    f"Budget exceeded for {developer}: this request could cost up to {_usd(estimate.usd)} "
+                    f"({estimate.describe()}), and the {period} budget {_usd(limit)} has {_usd(max(limit - spent - pending, 0))} "
+                    f"left (spent {_usd(spent)}{in_flight} {reset}); it was not sent",
+                    int((retry - now).total_seconds()) + 1, period, limit, spent)
+        with self._lock:
+            self._reserved[event_id] = (developer, estimate.usd, time.monotonic())
+        return None
+
+    def settle(self, event_id: str) -> None:
+        with self._lock:
+            self._reserved.pop(event_id, None)
+
 
 # The addon's entry points for budgets: configure once per config (re)load, check per request.
 _BUDGETS: Budgets | None = None
@@ -437,3 +491,72 @@ def budget_exceeded(developer: str | None) -> BudgetExceeded | None:
     """Like check_budget, with the period, limit, spend and `retry_after_s` (seconds to the reset)."""
     budgets = _BUDGETS or _auto_budgets()
     return budgets.check(developer) if budgets is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Budgets before the fact: estimate a request's cost before it leaves, settle with the real usage.
+
+@dataclass
+class CostEstimate:
+    input_tokens: int
+    output_tokens: int
+    usd: float
+    price_source: str
+
+    def describe(self) -> str:
+        return (f"about {self.input_tokens:,} input tokens and up to {self.output_tokens:,} output tokens at "
+                f"{self.price_source} prices")
+
+
+def _max_output(body) -> int | None:
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("response") if isinstance(body.get("response"), dict) else {}
+    for key in ("max_output_tokens", "max_completion_tokens", "max_tokens"):
+        v = body.get(key, inner.get(key))
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+    return None
+
+
+def estimate_cost(model: str | None, forward: str, body=None, allowance: int = OUTPUT_ALLOWANCE_TOKENS,
+                  target_pricing: dict | None = None, target_id: str | None = None) -> CostEstimate:
+    """Input tokens ~ characters / 4 of the body that will be sent (its JSON syntax and tool definitions
+    count too, so it rather over- than under-estimates), priced as uncached input; output: the request's
+    own limit or `allowance`, whichever is smaller."""
+    from .pricing import price_for
+
+    price = price_for(model, target_pricing, target_id)
+    tokens_in = -(-len(forward) // CHARS_PER_TOKEN)
+    asked = _max_output(body)
+    tokens_out = min(asked, allowance) if asked else allowance
+    return CostEstimate(tokens_in, tokens_out, price.cost(tokens_in, 0, tokens_out), price.source)
+
+
+def budget_preflight(developer: str | None, event_id: str, model: str | None, forward: str, body=None,
+                     config=None) -> BudgetExceeded | None:
+    """The guards' call before forwarding a judged request: None (reserved until its row commits), or
+    why it would cross the budget (answer 429, nothing sent)."""
+    budgets = _BUDGETS or _auto_budgets()
+    if budgets is None or not developer or not budgets.enabled or not budgets.limits(developer):
+        return None
+    target = config.target() if config is not None and hasattr(config, "target") else {}
+    estimate = estimate_cost(model, forward, body, budgets.output_allowance, (target or {}).get("pricing"),
+                             (target or {}).get("id"))
+    return budgets.preflight(developer, event_id, estimate)
+
+
+def budget_refusal(over: BudgetExceeded):
+    """The 429 answer for a budget refusal (Retry-After: seconds to the period's reset)."""
+    from . import errors
+
+    err = errors.budget(over.message)
+    err.retry_after = over.retry_after_s
+    return err
+
+
+def settle_budget(event_id: str) -> None:
+    """Drop a turn's reservation when no audit row will settle it (not recorded, or refused later)."""
+    budgets = _BUDGETS or _auto_budgets()
+    if budgets is not None:
+        budgets.settle(event_id)

@@ -18,6 +18,8 @@ from mitmproxy import ctx, http
 
 from .. import errors
 from ..exchange import Exchange
+from ..identity import budget_preflight, budget_refusal
+from ..late_usage import LateUsage, blocked_mid_stream, settle_completion
 from ..runtime import Runtime
 from ..turn import Refused, Turn, decode_json, judge_request
 from ..verdicts import BLOCK, Verdict
@@ -199,6 +201,10 @@ class HttpGuard:
             if api == "responses" and stream and j.blocked:
                 return self._block_as_stream(flow, turn, j.blocked.message)
             return gw.refuse(flow, turn, j.refusal, None)
+        over = budget_preflight(turn.record.get("developer"), turn.event_id, ex.model, j.forward, body, rt.config)
+        if over is not None:  # the request that would cross the budget never leaves
+            turn.record["request_body"] = j.forward
+            return gw.refuse(flow, turn, budget_refusal(over))
         # Forward exactly what was judged: re-serialised (duplicate keys, comments, odd encodings gone),
         # identity-encoded, and ask for an identity-encoded answer the stream parsers can read.
         req.headers.pop("content-encoding", None)
@@ -257,9 +263,15 @@ class HttpGuard:
                 flow.response.stream = lambda data: self._encoded_stream(flow, turn)
                 return
 
+            late = LateUsage()
+
             def relay(data: bytes):
                 turn.last_activity = time.perf_counter()
-                return stream(data)
+                out = stream(data)
+                if blocked_mid_stream(turn.parser) and not turn.recorded:
+                    # Blocked: the client has its response.failed; the upstream's usage is still billed.
+                    settle_completion(turn.parser, late.feed(data))
+                return out
             flow.response.stream = relay
 
     def _encoded_stream(self, flow: http.HTTPFlow, turn: Turn) -> list[bytes]:
@@ -299,6 +311,11 @@ class HttpGuard:
     def _terminal(self, turn: Turn) -> None:
         """The final event is about to reach the client: record the exchange first (and wait for the commit)."""
         if turn.recorded:
+            return
+        if blocked_mid_stream(turn.parser) and turn.stream is not None and not turn.stream.ended:
+            # The gateway blocked mid-stream: the record waits for the upstream's terminal event (its usage);
+            # `response` (upstream done) or `error` (client gone) records it.
+            turn.record["status"] = 409
             return
         fut = self.gw.submit(turn)
         if fut is not None:

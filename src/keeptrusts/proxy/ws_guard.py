@@ -18,6 +18,8 @@ from mitmproxy import ctx, http
 
 from .. import errors
 from ..exchange import Exchange
+from ..identity import budget_preflight, budget_refusal
+from ..late_usage import LATE_USAGE_WAIT_S, blocked_mid_stream, settle_completion, usage_of_event
 from ..runtime import Runtime
 from ..turn import Refused, Turn, decode_json, judge_request, new_event_id, now_iso
 from ..verdicts import BLOCK, Verdict
@@ -94,7 +96,8 @@ class WebSocketGuard:
     def _client_frame(self, flow: http.HTTPFlow, conn: Connection, msg, rt: Runtime | None) -> None:
         gw = self.gw
         if conn.turn is not None and not conn.turn.recorded:
-            conn.turn.record["error"] = "superseded by a new client frame"
+            if not conn.turn.exchange.meta.get("awaiting_usage"):
+                conn.turn.record["error"] = "superseded by a new client frame"
             gw.submit(conn.turn, flow)
         record = dict(conn.upgrade.record, id=new_event_id(), timestamp=now_iso(), transport="websocket",
                       bytes_in=len(msg.content))
@@ -133,6 +136,10 @@ class WebSocketGuard:
         if j.refusal:
             record["request_body"] = j.audit_body
             return self._refuse(flow, conn, msg, turn, j.refusal)
+        over = budget_preflight(record.get("developer"), turn.event_id, ex.model, j.forward, body, rt.config)
+        if over is not None:  # the turn that would cross the budget never leaves
+            record["request_body"] = j.forward
+            return self._refuse(flow, conn, msg, turn, budget_refusal(over))
         msg.content = j.forward.encode()  # exactly what was judged, re-serialised
         record["request_body"] = j.forward
         gw.warm_audit(j.forward)
@@ -177,6 +184,15 @@ class WebSocketGuard:
     def _server_frame(self, flow: http.HTTPFlow, conn: Connection, msg, rt: Runtime | None):
         """Returns (audit future or None, messages to inject after it commits or None)."""
         turn = conn.turn
+        if turn is not None and turn.exchange.meta.get("awaiting_usage") and not turn.recorded:
+            msg.drop()  # after a block nothing reaches the client; the terminal event's usage is recorded
+            try:
+                late = loads(msg.content) if msg.is_text else None
+            except ValueError:
+                late = None
+            usage, terminal = usage_of_event(late)
+            settle_completion(turn.parser, usage)
+            return (self.gw.submit(turn, flow) if terminal else None), None
         if turn is None or turn.parser is None or turn.recorded or turn.parser.finished:
             # Outside a judged turn (before the first response.create, after a block or the end): nothing
             # the upstream sends is passed on unjudged.
@@ -217,13 +233,24 @@ class WebSocketGuard:
             while len(conn.calls) > MAX_CALLS:  # bounded: only recent calls are ever answered
                 conn.calls.pop(next(iter(conn.calls)))
             turn.record["status"] = 409 if turn.parser.blocked else 200
+            if blocked_mid_stream(turn.parser) and not (isinstance(event, dict) and usage_of_event(event)[1]):
+                # Blocked before the upstream's terminal event: record the turn when its usage arrives
+                # (bounded: LATE_USAGE_WAIT_S, the next client frame or the connection's end).
+                turn.exchange.meta["awaiting_usage"] = True
+                asyncio.get_running_loop().call_later(LATE_USAGE_WAIT_S, self._late_record, flow, turn)
+                return None, inject
             fut = self.gw.submit(turn, flow)
         return fut, inject
+
+    def _late_record(self, flow: http.HTTPFlow, turn: Turn) -> None:
+        if not turn.recorded:
+            self.gw.submit(turn, flow)
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         conn = self.conns.pop(flow.id, None)
         if conn and conn.turn is not None and not conn.turn.recorded:
             turn = conn.turn
-            turn.record["error"] = (flow.websocket.close_reason if flow.websocket else None) or \
-                "websocket closed before the response completed"
+            if not turn.exchange.meta.get("awaiting_usage"):
+                turn.record["error"] = (flow.websocket.close_reason if flow.websocket else None) or \
+                    "websocket closed before the response completed"
             self.gw.submit(turn, flow)
