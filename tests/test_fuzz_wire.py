@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ from keeptrusts.wire import requests as wire_requests
 from keeptrusts.wire.chat_stream import ChatStream
 from keeptrusts.wire.judge import PassJudge
 from keeptrusts.wire.responses_stream import ResponsesStream
-from keeptrusts.wire.sse import SSEFramer, SSEStream, dumps
+from keeptrusts.wire.sse import SSEFramer, SSEStream, dumps, parse_event
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_openai import render  # noqa: E402
@@ -337,8 +338,57 @@ def test_framer_output_does_not_depend_on_chunking(frames, cuts):
         got += f.feed(data[last:p])
         last = p
     got.append(f.rest())
-    assert b"".join(got) == data
+    assert b"".join(got) == (data[3:] if data.startswith(b"\xef\xbb\xbf") else data)  # a leading BOM is dropped
     assert [g for g in got if g] == [r for r in ref if r]
+
+
+def reference_events(data: bytes) -> list[tuple]:
+    """A plain WHATWG event-stream reader: (event name, data) per dispatched event."""
+    text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    out, name, buf = [], None, None
+    # The gateway ends a stream's last unfinished event as if a blank line followed (it is judged
+    # either way); the reference does the same.
+    for line in re.split(rb"\r\n|\r|\n", text + b"\n\n"):
+        if line == b"":
+            if buf is not None:
+                out.append((name, b"\n".join(buf)))
+            name, buf = None, None
+            continue
+        if line.startswith(b":"):
+            continue
+        field, colon, value = line.partition(b":")
+        value = value[1:] if value[:1] == b" " else value
+        if field == b"data":
+            buf = (buf or []) + [value]
+        elif field == b"event":
+            name = value
+    return out
+
+
+@FUZZ
+@given(tokens=st.lists(st.sampled_from([b"data: a", b"data:b", b"data", b"event: e", b": c", b"id: 1", b"\r", b"\n",
+                                        b"\r\n", b"x", b"\xef\xbb\xbf"]), max_size=40), cuts=cuts)
+def test_framer_reads_events_as_an_event_stream_reader_does(tokens, cuts):
+    """CR, LF and CRLF line ends (a CRLF may be cut between chunks), `data:` with and without a space,
+    bare field names, comments, a BOM: the framer's events are the reference reader's, at any chunking."""
+    data = b"".join(tokens)
+    f = SSEFramer()
+    frames, last = [], 0
+    for p in sorted({c % (len(data) + 1) for c in cuts}) + [len(data)]:
+        frames += f.feed(data[last:p])
+        last = p
+    rest = f.rest()
+    if rest.strip(b"\r\n"):
+        frames.append(rest + b"\n\n")  # what SSEStream does at the end
+    got = []
+    for fr in frames:
+        ev = parse_event(fr)
+        if ev.error is not None:
+            return  # a line that is not a field (`x`, `datadata: a`): the stream ends closed there
+        if ev.data is not None:
+            got.append((ev.event, ev.data.encode()))
+    want = [(n.decode("utf-8", "replace") if n is not None else None, d) for n, d in reference_events(data)]
+    assert got == want
 
 
 def test_bounded_random_fuzzer_over_mutated_real_streams():
