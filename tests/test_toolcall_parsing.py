@@ -31,7 +31,7 @@ def argvs(script: str, cwd: str = "/ws") -> list[list[str]]:
     ("find / -name x -exec rm -rf {} \\;", [["find", "/", "-name", "x", "-exec", "rm", "-rf", "{}", ";"], ["rm", "-rf", "/**/x"]]),   # {} is the glob of what find matches
     ("xargs rm -rf <<< /", [["xargs", "rm", "-rf"], ["rm", "-rf", "/"]]),
     ("if [ -f x ]; then rm x; fi", [["[", "-f", "x", "]"], ["rm", "x"]]),
-    ("for f in *.py; do python $f; done", [["python", DYN + "f" + DYN]]),
+    ("for f in *.py; do python $f; done", [["python", "*.py"]]),   # the loop variable holds its words
     ("case $x in a) rm -rf /;; b|c) ls;; esac", [["rm", "-rf", "/"], ["ls"]]),
     ("echo 'a (b) | c; d' | tr a b", [["echo", "a (b) | c; d"], ["tr", "a", "b"]]),
     ('X="rm -rf /"; $X', [["rm", "-rf", "/"]]),                 # unquoted expansions are word-split

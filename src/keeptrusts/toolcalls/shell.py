@@ -522,7 +522,21 @@ class ShellParser:
 
     def _skip_header(self, toks, i, end, word, src, scope, via, depth, feeds, out) -> int:
         if word == "for":
-            # for NAME in WORDS ; do  -> skip to `do`; (( ... )) forms are skipped the same way
+            # for NAME in WORDS ; do  -> skip to `do`; (( ... )) forms are skipped the same way.
+            # NAME holds every word at once (split wherever it is used), so `rm -rf "$d"` in the
+            # body is judged for each value.
+            name_tok = toks[i + 1] if i + 1 < end and toks[i + 1].kind == "word" else None
+            j = i + 2
+            words: list[str] = []
+            if name_tok is not None and j < end and toks[j].kind == "word" and toks[j].value == "in":
+                j += 1
+                while j < end and toks[j].kind == "word" and toks[j].value != "do":
+                    w = toks[j].expanded(self, src, scope, depth)
+                    if w is not None:
+                        words += [p for p in w.value.split(SPLIT) if p]
+                    j += 1
+                if words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name_tok.value):
+                    scope.vars[name_tok.value] = SPLIT.join(words[:16])
             while i < end and not (toks[i].kind == "word" and toks[i].value == "do"):
                 i += 1
             return i + 1
@@ -733,6 +747,13 @@ class ShellParser:
                 self._nested_script(rest[0], cmd, scope, depth, out, via=name, feeds=set(cmd.feeds))
             elif rest:
                 self._nested_argv(rest, cmd, scope, depth, out, via=name)
+            return
+        if name == "busybox" and args and args[0] not in ("sh", "ash", "bash", "hush"):
+            self._nested_argv(args, cmd, scope, depth, out, via="busybox")   # busybox rm -rf ~
+            return
+        if cmd.dynamic and _dash_c(args) is not None:
+            # `$SHELL -c '...'`, `${BASH} -c`: an unknown program given -c SCRIPT is judged as a shell
+            self._nested_script(_dash_c(args) or "", cmd, scope, depth, out, via="? -c", feeds=set(cmd.feeds))
             return
         if name in SHELLS or name == "su":
             script = _dash_c(args)
