@@ -95,6 +95,18 @@ def test_json_blocked_then_next_prompt_goes_on_with_a_stub(gw, fake_openai):
     assert stubbed["findings"][0]["evidence"] == blocked_id and stubbed["findings"][0]["where"] == "input[2].output"
     assert INJ_MARK not in json.dumps(rows[1])
 
+    # kt events show links both ways: the stubbed turn names the block, the block names the turns after it.
+    from click.testing import CliRunner
+    from keeptrusts.cli.main import cli
+    shown = CliRunner().invoke(cli, ["events", "show", rows[1]["id"], "--db", str(gw.audit_db)])
+    assert shown.exit_code == 0, shown.output
+    assert f"the original block: kt events show {blocked_id}" in shown.output
+    back = CliRunner().invoke(cli, ["events", "show", blocked_id, "--db", str(gw.audit_db)])
+    assert f"later turns went on without the blocked content (a stub in its place): {rows[1]['id']}" in back.output
+    as_json = json.loads(CliRunner().invoke(cli, ["events", "show", blocked_id, "--db", str(gw.audit_db),
+                                                  "--json"]).output)
+    assert as_json["blocked_history"]["continued_in"] == [rows[1]["id"]]
+
 
 def test_sse_blocked_then_next_prompt_streams(gw, fake_openai):
     fake_openai.script = ["Done without the README's advice."]

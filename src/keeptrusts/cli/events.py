@@ -171,7 +171,10 @@ def show(event_id: str, db, as_json: bool, full: bool, show_all: bool) -> None:
             raise click.ClickException(f"{event_id} matches {n} events in {store.db_path}: give more of the id")
         raise click.ClickException(f"no event {event_id} in {store.db_path}: list ids with `kt events tail`")
     ev = event_json(row, with_body=True)
+    links = blocked_history_links(store, row)
     if as_json:
+        if links["original_blocks"] or links["continued_in"]:
+            ev["blocked_history"] = links
         click.echo(json.dumps(ev, indent=2))
         return
     out = click.echo
@@ -197,6 +200,12 @@ def show(event_id: str, db, as_json: bool, full: bool, show_all: bool) -> None:
         out(f"  anchor     {json.dumps(row.get('extra'))}")
     _policies(row.get("policies") or [], show_all)
     _findings(redactions(row))
+    if links["original_blocks"]:
+        out("Blocked history: content blocked in an earlier turn was sent as a stub; the original block: "
+            + ", ".join(f"kt events show {e}" for e in links["original_blocks"]))
+    if links["continued_in"]:
+        out("Blocked history: later turns went on without the blocked content (a stub in its place): "
+            + ", ".join(links["continued_in"]))
     out("Request as forwarded upstream:")
     _body(row.get("request_body"), full)
     output = row.get("output") or {}
@@ -211,6 +220,19 @@ def show(event_id: str, db, as_json: bool, full: bool, show_all: bool) -> None:
     if row.get("response_body") and full:
         out("Response body:")
         out(row["response_body"])
+
+
+def blocked_history_links(store, row: dict, limit: int = 20) -> dict:
+    """Both directions of keeptrusts.blocked_items: the blocks a stubbed turn names (its blocked-history
+    findings' evidence) and, for a block, the later turns that went on with a stub in its place."""
+    earlier = sorted({f["evidence"] for p in row.get("policies") or [] if p.get("policy") == "blocked-history"
+                      for f in p.get("findings") or [] if f.get("evidence")})
+    later: list[str] = []
+    if row.get("verdict") == "block" and row.get("seq") is not None:
+        later = [r[0] for r in store.conn.execute(
+            "SELECT id FROM events WHERE flagged_by LIKE '%,blocked-history,%' AND seq > ? AND policies LIKE ? "
+            "ORDER BY seq LIMIT ?", (row["seq"], f"%{row['id']}%", limit))]
+    return {"original_blocks": earlier, "continued_in": later}
 
 
 def _policies(entries: list[dict], show_all: bool) -> None:
