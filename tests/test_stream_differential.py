@@ -119,7 +119,7 @@ def empty_payload(item: dict) -> dict:
 
 # Framings of one call: how its events look on the wire. "valid" ones are what a real server may send.
 VALID = ["standard", "done_only", "added_as_message", "completed_only", "message_then_call"]
-ADVERSARIAL = ["deltas_danger_done_benign", "deltas_benign_done_danger", "copy_danger", "no_output_index",
+ADVERSARIAL = ["smuggled_item", "deltas_danger_done_benign", "deltas_benign_done_danger", "copy_danger", "no_output_index",
                "unterminated", "unknown_event", "unknown_item", "repeat_done", "after_terminal", "created_output",
                "added_as_other_call", "index_reuse", "item_id_only_done"]
 
@@ -174,6 +174,9 @@ def call_events(kind: str, framing: str, danger: bool, n: int, cuts: list[int]) 
         return evs + [done], [item], [], []
     if framing == "unterminated":
         return body(item), [item], [], []
+    if framing == "smuggled_item":  # a known harmless event type carrying the call
+        return [{"type": "response.content_part.added", "output_index": n, "item_id": item["id"], "content_index": 0,
+                 "part": {"type": "output_text", "text": ""}, "item": item}], [], [], []
     if framing == "unknown_event":
         return [{"type": "response.future_tool.ready", "output_index": n, "item": item}], [], [], []
     if framing == "unknown_item":

@@ -340,6 +340,13 @@ class ResponsesStream:
                 return self._added(event, raw)
             if t == "response.output_item.done":
                 return self._done(event, raw)
+            if event.get("item") is not None:
+                # Only the two item events carry an item: one anywhere else is a smuggled copy.
+                return self._unjudged(f"a {t[:80]} event carrying an output item", event, raw)
+            resp = event.get("response")
+            if isinstance(resp, dict) and resp.get("output") and t not in ("response.created", "response.in_progress",
+                                                                            "response.queued"):
+                return self._unjudged(f"a {t[:80]} event carrying response output", event, raw)
             if t in INERT_EVENTS:
                 return self._inert(t, event, raw)
             if is_call_event(t):
