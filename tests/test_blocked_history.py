@@ -245,6 +245,8 @@ def test_store_is_bounded_and_persistent(tmp_path):
     for i in range(5):
         store.remember("dev:a", f"text {i}", "prompt-injection", f"evt_{i}")
     assert len(store) == 3 and store.lookup("dev:a", "text 0") is None
+    assert store.lookup("dev:a", "text 9") is None            # same length, other content
+    assert store.lookup("dev:a", "text 4").event_id == "evt_4"
     store.close()
     again = BlockedItems(path, max_items=3)
     assert {again.lookup("dev:a", f"text {i}").event_id for i in (2, 3, 4)} == {"evt_2", "evt_3", "evt_4"}

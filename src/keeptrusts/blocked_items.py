@@ -16,12 +16,16 @@ so it survives restarts and its event ids name rows of that audit trail. Bounded
 forgotten first). Scoped per developer when the gateway knows who is calling, else per session, so
 one developer's blocks are never visible in another's requests.
 
-Cost per turn: nothing while a scope has no blocked items; otherwise one length lookup per segment,
-and SHA-256 only for segments whose length equals a remembered text's (scripts/bench_blocked_items.py).
+Cost per turn: nothing while a scope has no blocked items; otherwise the segments' lengths are matched
+against the remembered ones (in C), a segment of a matching length is probed by a hash of its first and
+last 64 characters, and only a probe hit pays for SHA-256 over the whole text (Codex truncates tool
+outputs to the same length, so equal lengths are common). scripts/bench_blocked_items.py measures it.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import operator
 import os
 import sqlite3
 import threading
@@ -36,6 +40,7 @@ from .verdicts import REDACT, Finding, Verdict
 log = logging.getLogger("keeptrusts")
 
 MAX_ITEMS = 10_000
+_TEXT = operator.attrgetter("text")
 STUB_MODE, BLOCK_MODE = "stub", "block"
 MODES = (STUB_MODE, BLOCK_MODE)
 POLICY = "blocked-history"            # the verdict that records stubbed segments in the audit row
@@ -65,6 +70,7 @@ def scope_of(developer: str | None, session_id: str | None) -> str:
 class Entry:
     hash: str
     length: int
+    probe: str              # hash of the text's first and last 64 characters (cheap pre-check)
     policy: str
     event_id: str
     finding: str            # the finding type that blocked (e.g. instruction_override)
@@ -79,6 +85,14 @@ def _item_index(path: tuple) -> int | None:
     return None
 
 
+def _probe(text: str) -> str:
+    return hashlib.blake2b((text[:64] + "\0" + text[-64:]).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _last_item(segments: list[Segment]) -> int | None:
+    return max((i for s in segments if (i := _item_index(s.path)) is not None), default=None)
+
+
 class BlockedItems:
     """Blocked texts by scope and content hash, in memory with a SQLite copy (None: memory only)."""
 
@@ -87,6 +101,7 @@ class BlockedItems:
         self.max_items = max_items
         self._items: dict[str, dict[str, Entry]] = {}      # scope -> hash -> entry
         self._lengths: dict[str, dict[int, int]] = {}      # scope -> text length -> how many entries
+        self._probes: dict[str, set[tuple[int, str]]] = {}  # scope -> (length, probe) of its entries
         self._count = 0
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
@@ -98,16 +113,16 @@ class BlockedItems:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), timeout=5, isolation_level=None, check_same_thread=False)
         conn.execute("CREATE TABLE IF NOT EXISTS blocked_items (scope TEXT NOT NULL, hash TEXT NOT NULL, "
-                     "length INTEGER NOT NULL, policy TEXT NOT NULL, event_id TEXT NOT NULL, finding TEXT, "
+                     "length INTEGER NOT NULL, probe TEXT NOT NULL, policy TEXT NOT NULL, event_id TEXT NOT NULL, finding TEXT, "
                      "created REAL NOT NULL, PRIMARY KEY (scope, hash))")
         try:
             os.chmod(self.path, 0o600)   # hashes only, but which developer was blocked when is private
         except OSError:
             pass
-        rows = conn.execute("SELECT scope, hash, length, policy, event_id, finding, created FROM blocked_items "
+        rows = conn.execute("SELECT scope, hash, length, probe, policy, event_id, finding, created FROM blocked_items "
                             "ORDER BY created DESC LIMIT ?", (self.max_items,)).fetchall()
-        for scope, h, n, policy, event_id, finding, created in reversed(rows):
-            self._add(scope, Entry(h, n, policy, event_id, finding or "", created))
+        for scope, h, n, probe, policy, event_id, finding, created in reversed(rows):
+            self._add(scope, Entry(h, n, probe, policy, event_id, finding or "", created))
         self._conn = conn
 
     def close(self) -> None:
@@ -123,6 +138,7 @@ class BlockedItems:
         items[entry.hash] = entry
         lengths = self._lengths.setdefault(scope, {})
         lengths[entry.length] = lengths.get(entry.length, 0) + 1
+        self._probes.setdefault(scope, set()).add((entry.length, entry.probe))
         self._count += 1
         return True
 
@@ -135,8 +151,10 @@ class BlockedItems:
         lengths[entry.length] -= 1
         if not lengths[entry.length]:
             del lengths[entry.length]
+        if not any(e.length == entry.length and e.probe == entry.probe for e in self._items[scope].values()):
+            self._probes[scope].discard((entry.length, entry.probe))
         if not self._items[scope]:
-            del self._items[scope], self._lengths[scope]
+            del self._items[scope], self._lengths[scope], self._probes[scope]
 
     def _evict(self) -> list[tuple[str, str]]:
         """Forget the oldest entries beyond the bound; returns what to delete on disk."""
@@ -153,6 +171,8 @@ class BlockedItems:
         lengths = self._lengths.get(scope)
         if not lengths or len(text) not in lengths:
             return None
+        if (len(text), _probe(text)) not in self._probes.get(scope, ()):
+            return None
         return self._items.get(scope, {}).get(item_hash(text))
 
     def remember(self, scope: str, text: str, policy: str, event_id: str, finding: str = "") -> Entry:
@@ -162,13 +182,14 @@ class BlockedItems:
             old = self._items.get(scope, {}).get(h)
             if old is not None:
                 return old
-            entry = Entry(h, len(text), policy, event_id, finding, time.time())
+            entry = Entry(h, len(text), _probe(text), policy, event_id, finding, time.time())
             self._add(scope, entry)
             gone = self._evict()
             if self._conn is not None:
                 try:
-                    self._conn.execute("INSERT OR IGNORE INTO blocked_items VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                       (scope, h, entry.length, policy, event_id, finding, entry.created))
+                    self._conn.execute("INSERT OR IGNORE INTO blocked_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                       (scope, h, entry.length, entry.probe, policy, event_id, finding,
+                                        entry.created))
                     if gone:
                         self._conn.executemany("DELETE FROM blocked_items WHERE scope = ? AND hash = ?", gone)
                 except sqlite3.Error as exc:  # the memory still works for this run; say why it will not last
@@ -200,13 +221,20 @@ def stub_known(store: BlockedItems | None, scope: str, segments: list[Segment], 
     replaced (verdict `redact`, one finding per segment with the original event as evidence), or None."""
     if store is None or not store.scope_size(scope):
         return None
-    last = max((i for s in segments if (i := _item_index(s.path)) is not None), default=None)
+    # The per-turn cost: the segments' lengths against the remembered ones, in C (no hashing, no Python
+    # loop over a 500 KB history unless a length matches).
+    lens = list(map(len, map(_TEXT, segments)))
+    hit = (store._lengths.get(scope) or {}).keys() & set(lens)
+    if not hit:
+        return None
     findings = []
-    for seg in segments:
-        entry = store.lookup(scope, seg.text) if seg.text else None
+    for seg, n in zip(segments, lens):
+        if n not in hit:
+            continue
+        entry = store.lookup(scope, seg.text)
         if entry is None or mode_of(chain, entry.policy) != STUB_MODE:
             continue
-        if seg.kind == USER and _item_index(seg.path) in (last, None):
+        if seg.kind == USER and _item_index(seg.path) in (_last_item(segments), None):
             continue
         seg.text = stub_text(entry.policy, entry.event_id)
         findings.append(Finding(entry.finding or "blocked_before", REDACT, seg.where, rule=entry.policy,
