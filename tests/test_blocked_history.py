@@ -254,6 +254,14 @@ def test_store_is_bounded_and_persistent(tmp_path):
     assert scope_of(None, "sess") == "session:sess" and scope_of("alice", "sess") == "dev:alice"
 
 
+def test_unusable_file_falls_back_to_memory(tmp_path):
+    bad = tmp_path / "not-a-db.sqlite"
+    bad.write_text("this is not sqlite " * 100)
+    store = BlockedItems(bad)
+    store.remember("dev:a", "x", "prompt-injection", "evt_1")
+    assert store.lookup("dev:a", "x").event_id == "evt_1"
+
+
 def test_option_is_validated():
     with pytest.raises(Exception) as exc:
         parse_config("pack: {name: t, version: '1', enabled: true}\npolicies: {chain: [prompt-injection]}\n"

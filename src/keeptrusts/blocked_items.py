@@ -106,12 +106,21 @@ class BlockedItems:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         if self.path is not None:
-            self._open()
+            try:
+                self._open()
+            except (sqlite3.Error, OSError) as exc:
+                # Without the file the memory lasts for this run only; blocks still happen as before.
+                log.error("keeptrusts: blocked-items memory %s unavailable (%s); remembering in memory only. "
+                          "Fix its permissions or delete the file.", self.path, exc)
+                self._conn = None
 
     # ------------------------------------------------------------------ storage
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), timeout=5, isolation_level=None, check_same_thread=False)
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(blocked_items)")}
+        if cols and "probe" not in cols:  # an earlier layout: a memory, not a record, so it starts over
+            conn.execute("DROP TABLE blocked_items")
         conn.execute("CREATE TABLE IF NOT EXISTS blocked_items (scope TEXT NOT NULL, hash TEXT NOT NULL, "
                      "length INTEGER NOT NULL, probe TEXT NOT NULL, policy TEXT NOT NULL, event_id TEXT NOT NULL, finding TEXT, "
                      "created REAL NOT NULL, PRIMARY KEY (scope, hash))")
