@@ -86,3 +86,51 @@ _GATEWAY = {"edit-agent-config", "delete-agent-config", "chmod-gateway-files", "
 _PERSIST = {"persist-git-config", "persist-scheduled-job", "crontab-edit"}
 _KILL = {"kill-every-process"}
 FAMILIES = {r: fam for fam in (_DELETE, _FETCH, _CREDS, _GATEWAY | _DELETE, _PERSIST, _KILL) for r in fam}
+
+
+# ---- apply_patch: the leniencies Codex accepts never hide a path outside the workspace ----------
+
+_INDENT = st.sampled_from(["", " ", "  ", "    ", "\t", " \t"])
+_OUTSIDE = st.sampled_from(["/home/dev/.bashrc", "../other/x.py", "/etc/cron.d/job", "/tmp/x.sh",
+                            "src/../../escape.py", "/home/dev/.keeptrusts/policy.yaml"])
+
+
+@st.composite
+def patch_outside(draw):
+    target = draw(_OUTSIDE)
+    kind = draw(st.sampled_from(["add", "move", "delete", "update"]))
+    ind = [draw(_INDENT) for _ in range(4)]
+    if kind == "add":
+        body = [f"{ind[1]}*** Add File: {target}", "+payload"]
+    elif kind == "delete":
+        body = [f"{ind[1]}*** Delete File: {target}"]
+    elif kind == "update":
+        body = [f"{ind[1]}*** Update File: {target}", "@@", "-a", "+b"]
+    else:   # Move to is only read unindented (as Codex does)
+        body = [f"{ind[1]}*** Update File: src/a.py", f"*** Move to: {target}", "@@", "-a", "+b"]
+    if draw(st.booleans()):   # an ordinary hunk first, in the workspace
+        body = [f"{ind[2]}*** Add File: docs/ok.md", "+fine"] + body
+    lines = [f"{ind[0]}*** Begin Patch"] + body + [f"{ind[3]}*** End Patch"]
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    text = eol.join(lines) + draw(st.sampled_from(["", eol, eol + "  "]))
+    if draw(st.booleans()):
+        text = "<<'EOF'\n" + text.strip() + "\nEOF"
+    return target, text
+
+
+@settings(max_examples=200, deadline=None)
+@given(patch_outside(), st.sampled_from(["custom", "function", "heredoc", "js"]))
+def test_patches_outside_the_workspace_stay_blocked_in_every_form_codex_accepts(case, form):
+    target, text = case
+    if form == "custom":
+        item = OutputItem("custom_tool_call", text, name="apply_patch")
+    elif form == "function":
+        item = OutputItem("function_call", json.dumps({"input": text}), name="apply_patch")
+    elif form == "heredoc":
+        body = text if text.startswith("<<") else "<<'EOF'\n" + text.strip() + "\nEOF"
+        item = OutputItem("function_call", json.dumps({"cmd": "apply_patch " + body, "workdir": WS}),
+                          name="exec_command")
+    else:
+        item = OutputItem("custom_tool_call", f"await tools.apply_patch({json.dumps(text)});", name="exec")
+    v = FW.output_item(Exchange(api="responses", transport="sse"), item)
+    assert v.verdict == "block", (form, text, v.message)

@@ -696,6 +696,9 @@ class ShellParser:
             f = next((a for a in args if not a.startswith("-")), None)
             if f and code is None:
                 self._mark_download(cmd, f, scope)
+                text = scope.written.get(_resolve_rel(f, scope.cwd)) if DYN not in f else None
+                if text:   # `cat > x.py <<EOF ... EOF; python x.py`, or a file an earlier patch added
+                    self._embedded(text, cmd, scope, depth, out, via=f"{name} {f}")
             return
         if name in AWKS:
             code = _awk_program(args)
