@@ -79,6 +79,9 @@ def test_issue_17_bypasses_are_blocked_and_the_message_names_the_effect(cmd, rul
     "awk -F, '{s += $3} END {print s}' data.csv", "vim -c 'set ff=unix' -c wq run.sh", "cat tests/fixtures/server.key",
     "git -c core.pager=cat log -5", "rm -rf \"$(pwd)/build\"", "pip install -r requirements/dev.txt",
     "python3 -c \"import json,urllib.request; print(json.load(urllib.request.urlopen('https://pypi.org/pypi/x/json')))\"",
+    # the worst case needs a delete whose target is unknown: literal targets are judged exactly
+    "python3 -c \"import os, shutil; shutil.rmtree('dist'); print(os.path.expanduser('~'))\"",
+    "node -e \"require('fs').rmSync('build', {recursive: true}); console.log(require('os').homedir())\"",
 ])
 def test_the_same_tools_on_ordinary_work_pass(cmd):
     assert run(cmd).verdict == "allow", run(cmd).message

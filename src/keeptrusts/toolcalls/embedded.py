@@ -148,6 +148,26 @@ WRITE_PRIM = re.compile(r"""\bwrite|\bappend|open\([^)]*,\s*['"][wa]|>>|\bputs\b
 URL_LIT = re.compile(r"https?://[^\s'\"`)]+")
 
 
+_LITERAL_ARG = re.compile(r"""\s*\(\s*(?:'[^'\n]*'|"[^"\n]*")\s*[,)]""")
+_LITERAL_END = re.compile(r"""[^'"`\n]*['"`]\s*([^\s,);}\]]?)""")   # what follows the literal: + . or a word (awk) joins
+
+
+def _unknown_delete(code: str) -> bool:
+    """Is there a delete whose target is not a plain literal (which the exact readers judge)?
+    `shutil.rmtree('dist')` and `os.system('rm -rf build')` are known; `rmtree($ENV{HOME})` and
+    `execSync('rm -rf ' + dir)` are not."""
+    for m in DELETE_PRIM.finditer(code):
+        tail = code[m.end():m.end() + 300]
+        if _LITERAL_ARG.match(tail):
+            continue
+        if m.group(0).startswith(("rm", "del ")):   # shell text inside a string literal
+            end = _LITERAL_END.match(tail)
+            if end and not end.group(1):
+                continue   # the literal ends there: its whole text is parsed as shell
+        return True
+    return False
+
+
 class WorstCase:
     def __init__(self) -> None:
         self.argvs: list[list[str]] = []
@@ -161,7 +181,7 @@ def worst_case(code: str, lang: str = "python") -> WorstCase:
     wc = WorstCase()
     if len(code) > 20_000:
         code = code[:20_000]
-    deletes = DELETE_PRIM.search(code)
+    deletes = _unknown_delete(code)
     if deletes and HOME_REF.search(code):
         wc.argvs.append(["rm", "-rf", "~"])
     if deletes and ROOT_REF.search(code):
