@@ -427,8 +427,10 @@ def _network(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:
         if stdin_fed and any(v in ("@-", "-") for v in vals):
             e.sends_data = True
     elif name == "git":
-        if pos[:1] == ["push"] and any(URL_RE.match(p) or REMOTE_SPEC_RE.match(p) for p in pos[1:2]):
-            e.sends_data = True   # pushing the code to a host named on the command line
+        if pos[:1] == ["push"]:
+            # pushing sends the repository off the machine; to a host named on the command line,
+            # that host is known (and judged against allowed_hosts), else it is the remote's
+            e.sends_data = True
     elif name == "wget":
         if _option_values(args, ("--post-file", "--body-file")) or \
                 any(DYN in v for v in _option_values(args, ("--post-data", "--body-data"))):
