@@ -623,6 +623,19 @@ def test_benign_chat_passes_with_the_same_meaning(ans, fr, cuts):
     COUNTS["benign_chat"] += 1
 
 
+@PROPS
+@given(ans=answers(danger=True, valid_only=False), chat=chat_answers(danger=True, valid_only=False), enc=encoder(),
+       cuts=st.lists(st.integers(0, 10**6), max_size=25))
+def test_a_json_answer_to_a_stream_request_never_passes_through_the_stream_parser(ans, chat, enc, cuts):
+    """The gateway streams whatever answers a streaming request (text/plain, no content type, JSON):
+    a JSON body carrying the call must not pass the SSE parser as if it were keep-alives."""
+    for parser, body in ((ResponsesStream(MarkerJudge()), ans[1]), (ChatStream(MarkerJudge()), chat[1])):
+        out = run_sse(parser, encode_json(body, enc).encode(), cuts)
+        COUNTS["json_on_stream"] += 1
+        text = out.decode("utf-8", "replace")
+        assert_no_marker(client_sse(out) + [text], "json body on a stream")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def report_counts(request):
     yield
