@@ -378,3 +378,19 @@ def test_json_answers_judge_every_acting_item_every_choice_and_legacy_calls():
                                 {"id": "z", "type": "custom", "custom": {"name": "shell", "input": "touch pwned"}}]}}]}, "chat", "shell")):
         changed, message, _ = judge_response_body(api, body, Judge(block_tool=tool))
         assert message, body
+
+
+def test_chat_placeholder_restored_in_arguments_across_choices():
+    r = Redactor(b"k" * 32)
+    ph = r.placeholder("SECRET", "aws_access_key_id", "AKIAZ7QWERTY5DEMO4KX")
+    args = json.dumps({"command": f"aws configure set key {ph}"})
+
+    def c(idx, delta, finish=None):
+        return {"id": "x", "choices": [{"index": idx, "delta": delta, "finish_reason": finish}]}
+    chunks = [c(1, {"tool_calls": [{"index": 0, "id": "b", "type": "function", "function": {"name": "shell", "arguments": ""}}]}),
+              *[c(1, {"tool_calls": [{"index": 0, "function": {"arguments": args[i:i + 5]}}]}) for i in range(0, len(args), 5)],
+              c(0, {"content": "ok"}, "stop"), c(1, {}, "tool_calls")]
+    out = b"".join(SSEStream(ChatStream(Judge(redactor=r)))(chat_sse(chunks)))
+    got = "".join(tc["function"].get("arguments", "") for l in out.decode().splitlines() if l.startswith("data: {")
+                  for ch in json.loads(l[6:])["choices"] if ch["index"] == 1 for tc in ch["delta"].get("tool_calls", []))
+    assert json.loads(got)["command"].endswith("AKIAZ7QWERTY5DEMO4KX") and ph not in out.decode()
