@@ -3,7 +3,8 @@
 Codex 0.169's own apply_patch parser trims every marker line, so a patch whose `*** Begin Patch` /
 `*** Add File:` lines are indented is applied. The control run (Codex straight at the fake upstream)
 shows Codex really writes such a patch outside its workspace; through the gateway the same tool call
-is blocked, Codex shows the block and no file is written.
+is blocked, Codex shows the block and no file is written. The same for `cd .. && apply_patch <<'EOF'`
+sent through the shell tool, which Codex also applies itself.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from codex import Codex
-from fake_openai import FakeOpenAI, custom
+from fake_openai import FakeOpenAI, call, custom
 from gateway import Gateway
 
 pytestmark = pytest.mark.e2e
@@ -23,23 +24,30 @@ def _patch(target: Path) -> str:
     return (f"  *** Begin Patch\n    *** Add File: {target}\n+written by the model\n  *** End Patch\n")
 
 
-def _script(target: Path) -> list:
-    return [[custom("apply_patch", _patch(target))], "Done."]
+def _script(target: Path, form: str) -> list:
+    if form == "indented":
+        return [[custom("apply_patch", _patch(target))], "Done."]
+    # `cd .. && apply_patch <<'EOF'` through the shell tool: Codex intercepts it and applies the
+    # patch itself, relative to the directory the cd names (codex-rs/apply-patch/src/invocation.rs).
+    rel = target.relative_to(target.parents[1])
+    cmd = f"cd .. && apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: {rel}\n+written by the model\n*** End Patch\nEOF"
+    return [[call("exec_command", {"cmd": cmd})], "Done."]
 
 
-def test_control_codex_applies_an_indented_patch_outside_its_workspace(codex_binary, tmp_path):
+@pytest.mark.parametrize("form", ["indented", "cd-heredoc"])
+def test_control_codex_applies_the_patch_outside_its_workspace(codex_binary, tmp_path, form):
     target = tmp_path / "outside" / "control.txt"
-    with FakeOpenAI(script=_script(target), websocket="refuse") as fake:
+    with FakeOpenAI(script=_script(target, form), websocket="refuse") as fake:
         codex = Codex(codex_binary, tmp_path / "home", tmp_path / "ws", fake.base_url)
         run = codex.run("Write the file.", sandbox="danger-full-access")
     # Without the gateway nothing stops it: this is the form the firewall must parse as Codex does.
     assert target.read_text() == "written by the model\n", run.stdout[-3000:] + run.stderr[-2000:]
 
 
-@pytest.mark.parametrize("websocket", ["accept", "refuse"])
-def test_gateway_blocks_the_indented_patch_and_nothing_is_written(codex_binary, priced_policy, tmp_path, websocket):
+@pytest.mark.parametrize("form, websocket", [("indented", "accept"), ("indented", "refuse"), ("cd-heredoc", "accept")])
+def test_gateway_blocks_the_patch_and_nothing_is_written(codex_binary, priced_policy, tmp_path, form, websocket):
     target = tmp_path / "outside" / "pwned.txt"
-    with FakeOpenAI(script=_script(target), websocket=websocket) as fake:
+    with FakeOpenAI(script=_script(target, form), websocket=websocket) as fake:
         with Gateway(tmp_path, fake.url, policy=priced_policy) as gw:
             codex = Codex(codex_binary, tmp_path / "home", tmp_path / "ws", gw.base_url)
             run = codex.run("Write the file.", sandbox="danger-full-access")
