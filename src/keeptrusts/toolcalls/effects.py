@@ -276,7 +276,7 @@ def effects_of(cmd: SimpleCommand) -> Effects:
         e.reads.append(d[0] if d else ".")
         e.sends_data = True
     elif name == "git" and pos[:1] == ["clean"] and any(a.startswith("-") and "f" in a.lstrip("-")[:3] for a in args):
-        e.deletes.extend(pos[1:])
+        e.deletes.extend(pos[1:] or ["."])   # untracked files under the paths, or the directory it runs in
     elif name in READERS or name in PATTERN_FIRST:
         e.reads.extend(p for p in _file_args(cmd, pos) if p and not p.startswith("-"))
     elif name == "git" and pos[:1] in (["diff"], ["add"], ["show"], ["blame"], ["hash-object"], ["apply"]):
@@ -287,6 +287,10 @@ def effects_of(cmd: SimpleCommand) -> Effects:
         e.chmods.extend(pos[1:])
     if name in ("tar", "gtar", "bsdtar", "zip", "7z", "rsync"):
         e.reads.extend(p for p in pos if p not in e.reads)   # an archive of a folder reads all of it
+    if _extracts(name, args):   # an archive unpacked somewhere writes anything under it (.bashrc too)
+        d = _option_values(args, ("-C", "--directory", "-d")) if name != "7z" else \
+            [a[2:] for a in args if a.startswith("-o")]
+        e.writes.append((d[0].rstrip("/") if d else ".") + "/**")
     _signals(cmd, pos, e)
     _persistence(cmd, pos, e)
     if cmd.runs_download or cmd.executes_input() and (cmd.feeds & FETCHERS):
@@ -313,6 +317,14 @@ PACKAGE_SOURCE_KEYS = re.compile(r"(?i)registry|index-url|extra-index-url|truste
                                 r"script-shell|node-options|channels|sources|repositories|cafile|strict-ssl")
 INSTALLERS = {"pip": "install", "pip3": "install", "pipx": "install", "uv": "install", "poetry": "add", "npm": "install",
               "pnpm": "add", "yarn": "add", "bun": "add", "gem": "install", "cargo": "install", "go": "install"}
+
+
+def _extracts(name: str, args: list[str]) -> bool:
+    if name in ("tar", "gtar", "bsdtar"):
+        first = args[0] if args else ""
+        return any(a in ("-x", "--extract", "--get") for a in args) or \
+            (not first.startswith("--") and "x" in first.lstrip("-") and len(first) <= 6)
+    return name in ("unzip", "cpio") or (name == "7z" and args[:1] == ["x"])
 
 
 def _signals(cmd: SimpleCommand, pos: list[str], e: Effects) -> None:

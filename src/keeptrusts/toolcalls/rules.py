@@ -314,7 +314,7 @@ def _signals_match(signals: list[str], spec: Any, cmd: SimpleCommand, ctx: Conte
 
 
 _FETCH_NAMES = {"curl", "wget", "fetch", "aria2c", "http", "https", "xh", "nc", "ncat", "socat", "base64-decode",
-                "xxd-decode", "openssl-decode"}
+                "xxd-decode", "openssl-decode", "base32-decode", "rev", "tr"}
 URL_HOST = re.compile(r"[a-z][a-z0-9+.-]*://(?:[^/@\s]*@)?([^/:?#\s]+)", re.I)
 ENV_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 

@@ -476,10 +476,10 @@ class ShellParser:
                     continue
                 if c.name not in SHELLS or _dash_c(c.args) is not None or _script_file(c.args):
                     continue
-                if "base64-decode" in c.feeds:
+                if c.feeds & DECODERS:
                     payload = _decoded_payload(earlier)
                     if payload:
-                        self._nested_script(payload, c, scope, depth, out, via=f"base64 | {c.name}",
+                        self._nested_script(payload, c, scope, depth, out, via=f"{'base64' if 'base64-decode' in c.feeds else 'decoded'} | {c.name}",
                                             feeds=set(c.feeds))
                 elif earlier and earlier[-1].name in ("echo", "printf") and len(earlier) == 1:
                     # `echo 'rm -rf ~' | sh`: the echoed text is the script
@@ -662,6 +662,14 @@ class ShellParser:
             if target.startswith("~"):
                 target = scope.home + target[1:]
             scope.cwd = posixpath.normpath(posixpath.join(scope.cwd or "", target)) if scope.cwd or target.startswith("/") else scope.cwd
+            return
+        if name == "git" and "-C" in args[:-1]:
+            k = args.index("-C")
+            sub = scope.child()
+            target = args[k + 1]
+            if DYN not in target:
+                sub.cwd = _resolve_rel(scope.home + target[1:] if target.startswith("~") else target, scope.cwd)
+                self._nested_argv(["git"] + args[:k] + args[k + 2:], cmd, sub, depth, out, via="git -C")
             return
         if name == "git":
             pos = [a for a in args if not a.startswith("-")]
@@ -1214,6 +1222,9 @@ def downloaded_files(cmd: SimpleCommand) -> list[str]:
 _B64_RE = re.compile(r"^[A-Za-z0-9+/=\s_-]{8,}$")
 
 
+DECODERS = {"base64-decode", "xxd-decode", "openssl-decode", "rev", "tr", "base32-decode"}
+
+
 def _decoder_tags(produced: list[SimpleCommand]) -> set[str]:
     """Mark the output of a decoder (base64 -d, xxd -r, openssl enc -d) for the rules."""
     tags = set()
@@ -1224,25 +1235,65 @@ def _decoder_tags(produced: list[SimpleCommand]) -> set[str]:
             tags.add("xxd-decode")
         elif c.name == "openssl" and ("-d" in c.args or "base64" in c.args):
             tags.add("openssl-decode")
-        elif c.name in ("gunzip", "zcat", "rev", "tr") :
+        elif c.name in ("gunzip", "zcat", "rev", "tr"):
             tags.add(c.name)
+        elif c.name in ("base32", "basenc") and any(a in ("-d", "--decode") for a in c.args):
+            tags.add("base32-decode")
     return tags
 
 
 def _decoded_payload(cmds: list[SimpleCommand]) -> str | None:
-    """`echo B64 | base64 -d` (or `base64 -d <<< B64`): the decoded text, when it is text."""
-    payload = None
+    """`echo B64 | base64 -d`, `base64 -d <<< B64`, `echo '~ fr- mr' | rev`, `echo 726d | xxd -r -p`,
+    `tr 'a-z' 'n-za-m'` (rot13), chained: the decoded text, when at least one decoder ran."""
+    payload, decoded = None, False
     for c in cmds:
         if c.name in ("echo", "printf") and c.args:
             cand = [a for a in c.args if a not in ("-n", "-e", "%s")]
             if cand:
-                payload = cand[-1]
-        if c.name == "base64" and "base64-decode" in _decoder_tags([c]):
-            data = c.stdin_text if c.stdin_text is not None else payload
-            if data is None:
-                return None
-            return decode_base64_text(data)
-    return None
+                payload, decoded = cand[-1], False
+            continue
+        data = c.stdin_text if c.stdin_text is not None else payload
+        if data is None:
+            continue
+        tags = _decoder_tags([c])
+        if "base64-decode" in tags:
+            payload = decode_base64_text(data)
+        elif c.name in ("base32", "basenc") and any(a in ("-d", "--decode") for a in c.args):
+            payload = _decode_b32(data)
+        elif c.name == "rev":
+            payload = "\n".join(line[::-1] for line in data.rstrip("\n").split("\n"))
+        elif c.name == "xxd" and "xxd-decode" in tags:
+            try:
+                payload = bytes.fromhex("".join(data.split())).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                payload = None
+        elif c.name == "tr" and len(c.args) == 2:
+            payload = _tr(data, c.args[0], c.args[1])
+        else:
+            continue
+        if payload is None:
+            return None
+        decoded = True
+    return payload if decoded else None
+
+
+def _decode_b32(data: str) -> str | None:
+    try:
+        d = data.strip()
+        return base64.b32decode(d + "=" * (-len(d) % 8)).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _tr(data: str, a: str, b: str) -> str | None:
+    """tr SET1 SET2 for plain characters and ranges (`a-z` `n-za-m`)."""
+    def expand(x: str) -> str:
+        return re.sub(r"(.)-(.)", lambda m: "".join(chr(c) for c in range(ord(m.group(1)), ord(m.group(2)) + 1)), x)
+    sa, sb = expand(a), expand(b)
+    if not sa or not sb or DYN in sa + sb:
+        return None
+    sb = sb + sb[-1] * (len(sa) - len(sb))
+    return data.translate(str.maketrans(sa, sb[:len(sa)]))
 
 
 def decode_base64_text(data: str) -> str | None:
