@@ -145,12 +145,14 @@ class _Scope:
         self.aliases: dict[str, str] = {}
         self.written: dict[str, str] = {}     # path -> text a script wrote there (echo/printf/cat <<EOF > f)
         self.remotes: dict[str, str] = {}     # git remote name -> URL added earlier in the script
+        self.links: dict[str, str] = {}       # symlink made earlier in the script -> what it points to
 
     def child(self) -> "_Scope":
         s = _Scope(self.cwd, self.home, self.vars)
         s.downloads = self.downloads
         s.aliases = self.aliases
         s.remotes = self.remotes
+        s.links = self.links
         s.written = self.written
         return s
 
@@ -622,9 +624,24 @@ class ShellParser:
         self._mark_download(cmd, argv[0], scope)
         self._remember_written(cmd, scope)
         out.append(cmd)
+        if scope.links:
+            self._through_links(cmd, scope, depth, out)
         self._run_written(cmd, argv[0], scope, depth, out)
         self._follow(cmd, scope, depth, out)
         return i
+
+    def _through_links(self, cmd: SimpleCommand, scope: _Scope, depth: int, out: list[SimpleCommand]) -> None:
+        """`ln -s ~ h && rm -rf h/`: a path through a symlink made earlier is the path it points to."""
+        changed, argv = False, [cmd.argv[0]]
+        for a in cmd.args:
+            r = _resolve_rel(scope.home + a[1:] if a.startswith("~") else a, scope.cwd) if a and DYN not in a else a
+            for link, target in scope.links.items():
+                if r == link or r.startswith(link + "/"):
+                    a, changed = target + r[len(link):], True
+                    break
+            argv.append(a)
+        if changed:
+            self._nested_argv(argv, cmd, scope, depth, out, via="symlink")
 
     # ---- what a command runs in turn -----------------------------------------------------
     def _follow(self, cmd: SimpleCommand, scope: _Scope, depth: int, out: list[SimpleCommand]) -> None:
@@ -662,6 +679,14 @@ class ShellParser:
             if target.startswith("~"):
                 target = scope.home + target[1:]
             scope.cwd = posixpath.normpath(posixpath.join(scope.cwd or "", target)) if scope.cwd or target.startswith("/") else scope.cwd
+            return
+        if name == "ln" and any(a.startswith("-") and not a.startswith("--") and "s" in a for a in args) or \
+                name == "ln" and "--symbolic" in args:
+            pos = [a for a in args if not a.startswith("-")]
+            if len(pos) == 2 and DYN not in "".join(pos):
+                t = pos[0]
+                t = scope.home + t[1:] if t.startswith("~") else t
+                scope.links[_resolve_rel(pos[1].rstrip("/"), scope.cwd)] = _resolve_rel(t, scope.cwd)
             return
         if name == "git" and "-C" in args[:-1]:
             k = args.index("-C")
