@@ -158,6 +158,15 @@ def test_estimate_prices_input_as_uncached_and_bounds_output():
     assert estimate_cost("no-such-model", "x" * 4000).usd == 0   # unknown price: nothing to refuse on
 
 
+def test_token_counts_and_warm_ups_are_not_charged_output(tmp_path, monkeypatch):
+    from keeptrusts import identity
+    monkeypatch.setattr(identity, "_BUDGETS", budgets(tmp_path))
+    body = "x" * 10**6                                        # $0.31 of input: over dana's $0.01
+    assert identity.budget_preflight("dana", "evt_1", "gpt-5", body, {}, None, "/v1/responses") is not None
+    assert identity.budget_preflight("dana", "evt_2", "gpt-5", body, {}, None, "/v1/responses/input_tokens") is None
+    assert estimate_cost("gpt-5", "x" * 4000, {"generate": False}).output_tokens == 0
+
+
 def test_no_limit_no_estimate(tmp_path):
     b = budgets(tmp_path)
     assert b.preflight("erin", "evt", CostEstimate(1, 1, 99.0, "x")) is None

@@ -530,13 +530,17 @@ def estimate_cost(model: str | None, forward: str, body=None, allowance: int = O
     tokens_in = -(-len(forward) // CHARS_PER_TOKEN)
     asked = _max_output(body)
     tokens_out = min(asked, allowance) if asked else allowance
+    if isinstance(body, dict) and body.get("generate") is False:
+        tokens_out = 0  # Codex's WebSocket warm-up: the context is sent, nothing is generated
     return CostEstimate(tokens_in, tokens_out, price.cost(tokens_in, 0, tokens_out), price.source)
 
 
 def budget_preflight(developer: str | None, event_id: str, model: str | None, forward: str, body=None,
-                     config=None) -> BudgetExceeded | None:
+                     config=None, path: str = "") -> BudgetExceeded | None:
     """The guards' call before forwarding a judged request: None (reserved until its row commits), or
     why it would cross the budget (answer 429, nothing sent)."""
+    if path.endswith("/input_tokens"):
+        return None  # counting tokens generates nothing and is not billed as a model call
     budgets = _BUDGETS or _auto_budgets()
     if budgets is None or not developer or not budgets.enabled or not budgets.limits(developer):
         return None
