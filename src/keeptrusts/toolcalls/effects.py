@@ -291,6 +291,13 @@ def effects_of(cmd: SimpleCommand) -> Effects:
         d = _option_values(args, ("-C", "--directory", "-d")) if name != "7z" else \
             [a[2:] for a in args if a.startswith("-o")]
         e.writes.append((d[0].rstrip("/") if d else ".") + "/**")
+    if cmd.argv and "/" in cmd.argv[0] and DYN not in cmd.argv[0]:
+        e.executes.append(cmd.argv[0])          # ./build.sh, /tmp/x
+    elif name in SHELLS or name in ("source", ".") or re.match(r"(python[0-9.]*|node|perl|ruby|php)$", name):
+        script = next((a for a in args if not a.startswith("-")), None) if _dash_c(args) is None and \
+            not any(a in ("-c", "-e", "-m", "-r", "-p", "--eval") for a in args) else None
+        if script and DYN not in script and not script.startswith("/dev/fd/"):
+            e.executes.append(script)           # bash x.sh, python tool.py, source env.sh
     _signals(cmd, pos, e)
     _persistence(cmd, pos, e)
     if cmd.runs_download or cmd.executes_input() and (cmd.feeds & FETCHERS):
