@@ -224,6 +224,23 @@ def test_retyped_blocked_prompt_is_blocked_again_not_stubbed(chain):
     assert json.loads(later.forward)["input"][0]["content"][0]["text"] == stub_of("evt_1")
 
 
+def test_blocked_tool_call_arguments_are_stubbed_as_json(tmp_path):
+    # code-sanitation block_on_match: a secret in a replayed function call's arguments blocks; next turn
+    # the arguments become a JSON string holding the stub, so the history still parses upstream.
+    cfg = parse_config("pack: {name: t, version: '1', enabled: true}\npolicies: {chain: [code-sanitation]}\n"
+                       "policy:\n  code-sanitation: {block_on_match: true}\n", "x.yaml")
+    secret_chain = Chain(cfg)
+    store = BlockedItems(None)
+    args = json.dumps({"cmd": "export AWS_ACCESS_KEY_ID=AKIAZ7QWERTY5DEMO4KX"})
+    items = [user("deploy"), {"type": "function_call", "name": "exec_command", "call_id": "c1", "arguments": args},
+             {"type": "function_call_output", "call_id": "c1", "output": "done"}]
+    assert judge(secret_chain, store, {"model": "gpt-5", "input": json.loads(json.dumps(items))}, "evt_s").refusal
+    j = judge(secret_chain, store, {"model": "gpt-5", "input": items + [user("next")]}, "evt_t")
+    assert j.refusal is None
+    sent = json.loads(j.forward)["input"][1]["arguments"]
+    assert json.loads(sent) == "[removed by Keeptrusts: code-sanitation, evt_s]" and "AKIA" not in j.forward
+
+
 def test_only_the_blocked_segment_is_remembered(chain):
     store = BlockedItems(None)
     j = judge(chain, store, {"model": "gpt-5", "input": history()}, "evt_1")

@@ -24,6 +24,7 @@ outputs to the same length, so equal lengths are common). scripts/bench_blocked_
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import operator
 import os
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .audit.chain import item_hash
-from .exchange import USER, Segment
+from .exchange import TOOL_CALL_ARGS, USER, Segment
 from .verdicts import REDACT, Finding, Verdict
 
 log = logging.getLogger("keeptrusts")
@@ -83,6 +84,14 @@ def _item_index(path: tuple) -> int | None:
         if isinstance(p, int):
             return p
     return None
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _probe(text: str) -> str:
@@ -249,7 +258,9 @@ def stub_known(store: BlockedItems | None, scope: str, segments: list[Segment], 
             continue
         if seg.kind == USER and _item_index(seg.path) in (_last_item(segments), None):
             continue
-        seg.text = stub_text(entry.policy, entry.event_id)
+        stub = stub_text(entry.policy, entry.event_id)
+        # Tool-call arguments that were JSON stay JSON (a JSON string), so the history still parses upstream.
+        seg.text = json.dumps(stub) if seg.kind == TOOL_CALL_ARGS and _is_json(seg.original) else stub
         findings.append(Finding(entry.finding or "blocked_before", REDACT, seg.where, rule=entry.policy,
                                 evidence=entry.event_id))
     if not findings:
