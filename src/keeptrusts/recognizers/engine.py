@@ -68,6 +68,12 @@ class Engine:
 
     def _compile(self, exprs: list[bytes], flags: list[int]):
         """Compile all prefilters; a pattern hyperscan rejects is retried in prefilter mode, then left to `re`."""
+        try:   # the usual case: every pattern compiles as written, one compile instead of one probe per pattern
+            db = hyperscan.Database()
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+            return db, set(range(len(exprs)))
+        except hyperscan.error:
+            pass
         accepted: set[int] = set()
         ids, ok_exprs, ok_flags = [], [], []
         for j, (rx, fl) in enumerate(zip(exprs, flags)):

@@ -55,7 +55,8 @@ class ProviderRuleRecognizer(Recognizer):
     def __init__(self, rule: dict) -> None:
         self.ENTITY = rule.get("entity") or entity_of(rule["id"])
         self.PATTERNS = [(rule["id"], rule["regex"], float(rule.get("score", 0.9)))]
-        self.PREFILTER = [rule.get("prefilter", rule["regex"])]
+        # hyperscan takes no lookbehind: the prefilter drops a leading one (the Python regex keeps it).
+        self.PREFILTER = [rule.get("prefilter") or rule["regex"].removeprefix("(?<![A-Za-z0-9])")]
         self.PREFILTER_CASELESS = bool(rule.get("caseless"))
         self.FLAGS = re.I if rule.get("caseless") else 0
         self.keywords = tuple(k.lower() for k in rule.get("keywords") or ())
