@@ -102,9 +102,17 @@ class Gateway:
         with urllib.request.urlopen(f"{self.url}/health", timeout=2) as r:
             return json.loads(r.read())
 
+    def admin_headers(self) -> dict:
+        """The admin token header `kt` sends to the control endpoints (/keeptrusts/...)."""
+        try:
+            return {"x-keeptrusts-admin-token": (self.home / "admin-token").read_text().strip()}
+        except FileNotFoundError:
+            return {}
+
     def get(self, path: str) -> tuple[int, bytes]:
         try:
-            with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as r:
+            req = urllib.request.Request(f"{self.url}{path}", headers=self.admin_headers())
+            with urllib.request.urlopen(req, timeout=5) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()

@@ -265,7 +265,7 @@ def test_audit_database_verifies_and_tampering_fails(tmp_path):
 
     db = tmp_path / "audit.db"
     assert check_audit(Context("x", audit_db=str(db), env={})).status == OK   # will be created
-    w = audit.AuditWriter(db, hmac_key=b"").start()
+    w = audit.AuditWriter(db).start()
     try:
         for i in range(3):
             w.submit(record(i)).result(5)

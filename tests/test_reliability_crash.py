@@ -39,9 +39,10 @@ def session(port: int, stop: threading.Event, acked: list, lock: threading.Lock)
                 acked.append(nonce)
 
 
-def verify(db) -> subprocess.CompletedProcess:
-    return subprocess.run([str(KT), "audit", "verify", "--db", str(db)], capture_output=True, text=True,
-                          env=clean_env(), timeout=120)
+def verify(gw) -> subprocess.CompletedProcess:
+    # The chain is keyed by the gateway's own key, kept in its home.
+    return subprocess.run([str(KT), "audit", "verify", "--db", str(gw.audit_db)], capture_output=True, text=True,
+                          env=clean_env(KEEPTRUSTS_HOME=str(gw.home)), timeout=120)
 
 
 def test_sigkill_mid_traffic_then_restart(tmp_path):
@@ -65,7 +66,7 @@ def test_sigkill_mid_traffic_then_restart(tmp_path):
             with lock:
                 seen = list(acked)
 
-            r = verify(gw.audit_db)
+            r = verify(gw)
             assert r.returncode == 0 and r.stdout.startswith("OK"), r.stdout + r.stderr
             rows = audit_rows(gw.audit_db)
             # No half rows: every row is a whole exchange with its status, verdict and the full request.
@@ -93,5 +94,5 @@ def test_sigkill_mid_traffic_then_restart(tmp_path):
             wait_rows(gw.audit_db, before + 5)
         finally:
             gw.stop()
-    r = verify(gw.audit_db)
+    r = verify(gw)
     assert r.returncode == 0 and r.stdout.startswith("OK"), r.stdout + r.stderr

@@ -145,6 +145,6 @@ def test_fifty_concurrent_streaming_sessions_lose_nothing(tmp_path):
         finally:
             gw.stop()
     r = subprocess.run([str(KT), "audit", "verify", "--db", str(gw.audit_db)], capture_output=True, text=True,
-                       env=clean_env(), timeout=120)
+                       env=clean_env(KEEPTRUSTS_HOME=str(gw.home)), timeout=120)
     assert r.returncode == 0 and r.stdout.startswith("OK"), r.stdout + r.stderr
     print(f"\n{len(tally.acked)} exchanges in {DURATION:.0f}s across {SSE_SESSIONS + WS_SESSIONS} sessions")

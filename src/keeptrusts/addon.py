@@ -21,16 +21,18 @@ from pathlib import Path
 
 from mitmproxy import ctx, exceptions, http
 
-from . import errors, paths
+from . import admin, errors, paths
 from .audit import AuditWriter
 from .blocked_items import BlockedItems, db_path_for
 from .config import ConfigError, load_config
+from .config_guard import weakenings
 from .exchange import Exchange
 from .identity import budget_exceeded, resolve_identity, settle_budget
 from .logging_setup import log_exchange
 from .policies import PolicyContext
 from .proxy.error_pages import ErrorPages
 from .proxy.http_guard import HttpGuard
+from .proxy.listener import ListenerGuard
 from .proxy.local import LocalEndpoints, uptime
 from .proxy.routing import Routing, is_self_addressed
 from .proxy.ws_guard import WebSocketGuard
@@ -74,7 +76,10 @@ class Keeptrusts:
         self.http_guard = HttpGuard(self)
         self.ws_guard = WebSocketGuard(self)
         # Child addons, in hook order (mitmproxy calls this object's hooks first, then these).
-        self.addons = [Routing(self), LocalEndpoints(self), self.http_guard, self.ws_guard, self.error_pages]
+        self.admin_token: str | None = None
+        self.otel = None                        # OtelExporter when audit.otel is configured
+        self.addons = [Routing(self), ListenerGuard(self), LocalEndpoints(self), self.http_guard, self.ws_guard,
+                       self.error_pages]
 
     # ------------------------------------------------------------------ options and config
     def load(self, loader) -> None:
@@ -93,9 +98,14 @@ class Keeptrusts:
         if self.redactor is None:
             state = paths.state_dir()
             try:
-                self.redactor = Redactor(load_key(state))
+                self.redactor = Redactor(load_key(state), scoped=True)
             except OSError as exc:
                 raise exceptions.OptionsError(f"cannot create the redaction key in {state}: {exc}") from None
+        if self.admin_token is None:
+            try:
+                self.admin_token = admin.admin_token()
+            except OSError as exc:
+                raise exceptions.OptionsError(f"cannot create the admin token {admin.token_path()}: {exc}") from None
         if self.metrics is None:
             from .metrics import GatewayMetrics
             self.metrics = GatewayMetrics()
@@ -110,6 +120,10 @@ class Keeptrusts:
                 log.error("keeptrusts: config change refused, keeping %s:\n%s", self.runtime.config.name_version, msg)
         if "keeptrusts_audit_db" in updated or self.audit is None:
             self._open_audit()
+        if not ctx.options.keep_host_header:
+            # The listener checks the Host the client sent (DNS rebinding); point_at_upstream sets the
+            # upstream's. Last: setting an option re-enters configure, which must find the rest done.
+            ctx.options.keep_host_header = True
 
     def config_path(self) -> Path:
         opt = ctx.options.keeptrusts_config
@@ -119,14 +133,37 @@ class Keeptrusts:
             return Path("policy-config.yaml")
         return paths.PROJECT_ROOT / "policies" / "codex-cli.yaml"
 
-    def _load_runtime(self) -> None:
+    def _load_runtime(self, accept_weaker: bool = False) -> None:
+        self._install(*self._build(accept_weaker, self._build_options()))
+
+    @staticmethod
+    def _build_options() -> tuple[str, str, str]:
+        o = ctx.options
+        return o.keeptrusts_upstream, o.keeptrusts_fail_mode, o.keeptrusts_intercept_hosts
+
+    def _build(self, accept_weaker: bool, options: tuple[str, str, str]):
+        """Load and build a new runtime without installing it (safe to run in a worker thread)."""
         path = self.config_path()
         mtime = path.stat().st_mtime if path.exists() else None
         config = load_config(path)
-        context = PolicyContext(redactor=self.redactor, state_dir=str(paths.state_dir()))
-        rt = Runtime.build(config, context, ctx.options.keeptrusts_upstream, ctx.options.keeptrusts_fail_mode,
-                           ctx.options.keeptrusts_intercept_hosts)
+        weaker = weakenings(self.runtime.config, config) if self.runtime is not None else []
+        if weaker and not accept_weaker:
+            self._config_mtime = mtime  # judged once per edit; the file watcher does not retry it
+            self._record_config_refusal(path, config, weaker)
+            raise ValueError(f"the change to {path} weakens the policy chain and was not applied "
+                             f"({'; '.join(weaker)}). If an operator made it, apply it with `kt policy apply`.")
+        audit_db = str(self.audit.db_path) if self.audit is not None else \
+            (ctx.options.keeptrusts_audit_db or str(paths.audit_db()))
+        # The gateway's own files, so the agent-firewall's self-protection knows what to guard.
+        context = PolicyContext(redactor=self.redactor, state_dir=str(paths.state_dir()),
+                                extra={"config_path": str(path.resolve()), "audit_db": audit_db,
+                                       "certs_dir": str(paths.certs_dir())})
+        rt = Runtime.build(config, context, *options)
         _warm_up(rt)
+        return rt, path, mtime
+
+    def _install(self, rt: Runtime, path: Path, mtime: float | None) -> None:
+        config = rt.config
         self.runtime = rt
         self._config_mtime = mtime
         self.config_error = None
@@ -137,23 +174,59 @@ class Keeptrusts:
         for w in config.warnings:
             log.info("keeptrusts config warning[%s] %s at %s", w.code, w.message, w.path)
 
-    def reload(self) -> tuple[bool, str]:
-        """Reload the config file; an invalid change keeps the running config."""
+    def _record_config_refusal(self, path: Path, config, weaker: list[str]) -> None:
+        """An audit event for a held-back weakening: the trail shows who tried to switch what off."""
+        if self.audit is None:
+            return
+        rt = self.runtime
+        rec = {"id": new_event_id(), "timestamp": now_iso(), "event_type": "config_change_refused",
+               "verdict": "block", "reason_code": "config_weakening_refused", "path": str(path),
+               "config_name": rt.config.pack.get("name"), "config_version": rt.config.pack.get("version"),
+               "policies": [{"policy": "gateway", "verdict": "block", "reason_code": "config_weakening_refused",
+                             "message": "; ".join(weaker)}],
+               "error": f"refused {config.name_version}: " + "; ".join(weaker)}
         try:
-            self._load_runtime()
-            if self.metrics is not None:
-                self.metrics.config_reload(True)
-            return True, f"loaded {self.runtime.config.name_version}"
+            self.audit.submit(rec)
+        except Exception as exc:  # noqa: BLE001 - the refusal itself stands either way
+            log.error("keeptrusts: could not audit the refused config change: %s", exc)
+
+    def reload(self, accept_weaker: bool = False) -> tuple[bool, str]:
+        """Reload the config file; an invalid change, or a weakening one without `accept_weaker`, keeps
+        the running config."""
+        try:
+            self._load_runtime(accept_weaker)
         except (ConfigError, ValueError, OSError) as exc:
-            msg = exc.render() if isinstance(exc, ConfigError) else str(exc)
-            self.config_error = msg
-            if self.metrics is not None:
-                self.metrics.config_reload(False)
-            log.error("keeptrusts: config reload failed, keeping the running config:\n%s", msg)
-            return False, msg
+            return self._reload_failed(exc)
+        return self._reloaded()
+
+    async def reload_async(self, accept_weaker: bool = False) -> tuple[bool, str]:
+        """The same, building the new chain in a worker thread: traffic keeps flowing during a reload
+        (building the recognizers and rule databases takes seconds on a busy machine)."""
+        try:
+            built = await asyncio.to_thread(self._build, accept_weaker, self._build_options())
+        except (ConfigError, ValueError, OSError) as exc:
+            return self._reload_failed(exc)
+        self._install(*built)
+        return self._reloaded()
+
+    def _reloaded(self) -> tuple[bool, str]:
+        if self.metrics is not None:
+            self.metrics.config_reload(True)
+        return True, f"loaded {self.runtime.config.name_version}"
+
+    def _reload_failed(self, exc: Exception) -> tuple[bool, str]:
+        msg = exc.render() if isinstance(exc, ConfigError) else str(exc)
+        self.config_error = msg
+        if self.metrics is not None:
+            self.metrics.config_reload(False)
+        log.error("keeptrusts: config reload failed, keeping the running config:\n%s", msg)
+        return False, msg
 
     def _open_audit(self) -> None:
-        db = ctx.options.keeptrusts_audit_db or str(paths.audit_db())
+        db, note = paths.audit_db_for(ctx.options.keeptrusts_audit_db, paths.is_replay(ctx.options))
+        if note:
+            log.warning(note)  # a replay never writes its fake exchanges into the user's audit trail
+        db = str(db)
         Path(db).parent.mkdir(parents=True, exist_ok=True)
         key = os.environ.get("KEEPTRUSTS_AUDIT_HMAC_KEY")
         pricing = None
@@ -168,10 +241,25 @@ class Keeptrusts:
         except Exception as exc:  # one clear line (the message names the db and the fix), not a traceback
             raise exceptions.OptionsError(str(exc)) from None
         log.info("keeptrusts audit database %s", db)
+        self._open_otel()
         if self.blocked_items is not None:
             self.blocked_items.close()
         # Beside the audit db: its event ids name rows of that trail (a replay's throwaway db gets its own).
         self.blocked_items = BlockedItems(db_path_for(db))
+
+    def _open_otel(self) -> None:
+        """OpenTelemetry export of every committed audit row (audit.otel or OTEL_EXPORTER_OTLP_ENDPOINT; off by default)."""
+        from .otel import OtelExporter
+        if self.otel is not None:
+            self.otel.close(timeout=2)
+            self.otel = None
+        try:
+            self.otel = OtelExporter.from_config(self.runtime.config if self.runtime else None)
+        except ValueError as exc:
+            raise exceptions.OptionsError(f"audit.otel: {exc}") from None
+        if self.otel is not None:
+            self.otel.attach(self.audit)
+            log.info("keeptrusts exporting audit events to %s (OTLP %s)", self.otel.cfg.endpoint, self.otel.cfg.signal)
 
     def running(self) -> None:
         if ctx.options.keeptrusts_reload_interval > 0 and self._watch_task is None:
@@ -187,13 +275,15 @@ class Keeptrusts:
                 continue
             if mtime is not None and mtime != self._config_mtime:
                 self._config_mtime = mtime
-                self.reload()
+                await self.reload_async()
 
     def done(self) -> None:
         if self._watch_task:
             self._watch_task.cancel()
         if self.audit is not None:
-            self.audit.close(timeout=5)
+            self.audit.close(timeout=60)  # every queued exchange is written before exit
+        if self.otel is not None:
+            self.otel.close(timeout=5)
         if self.blocked_items is not None:
             self.blocked_items.close()
 
@@ -249,7 +339,8 @@ class Keeptrusts:
             "fail_mode": rt.fail_mode if rt else None,
             "intercept_hosts": rt.intercept_hosts if rt else [],
             "unknown_endpoints": rt.unknown_endpoints if rt else None,
-            "audit_db": getattr(self.audit, "path", None) and str(self.audit.path),
+            "audit_db": str(self.audit.db_path) if self.audit is not None else None,
+            "certs_dir": str(paths.certs_dir()),
             "listen": [f"{m}" for m in (ctx.options.mode or [])],
             "health": self.health()["status"],
         }
@@ -306,7 +397,13 @@ class Keeptrusts:
         record["key_fingerprint"] = ident.key_fingerprint or record["key_fingerprint"]
         provider_key = rt.config.provider_key()
         is_token = ident.is_gateway_token
-        if provider_key and (is_token or not key):
+        if provider_key and not key:
+            # Key custody: the provider key is spent only for a valid gateway token, never for whoever
+            # can reach the port (another local user, a web page).
+            return errors.unauthorized(
+                "Keeptrusts holds the provider key, so every request must carry a gateway token as its API key "
+                "(create one with `kt tokens create NAME`; Codex: CODEX_API_KEY=<token>)")
+        if provider_key and is_token:
             t = rt.config.target()
             header = t.get("api_key_header") or "authorization"
             prefix = t.get("api_key_prefix", "Bearer")

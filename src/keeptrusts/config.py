@@ -48,6 +48,8 @@ GATEWAY_SCHEMA = {
     "intercept_hosts": ListOf(str),
     "egress_allowlist": ListOf(str),
     "unknown_endpoints": Choice("forward", "block"),
+    "allowed_hosts": ListOf(str),
+    "allowed_origins": ListOf(str),
     "binary_payloads": {"images": Choice("allow", "block"), "files": Choice("allow", "block")},
     "max_body_mb": Number,
     "audit_db": str,

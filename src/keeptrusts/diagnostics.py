@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import paths
+from . import admin, paths
 from .config import Config, ConfigError, load_config
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
@@ -196,7 +196,7 @@ def _status(host: str, port: int, timeout: float) -> dict | None:
     """GET /keeptrusts/status (503 while the gateway has no valid config still carries the body)."""
     conn = http.client.HTTPConnection(_connect_host(host), port, timeout=timeout)
     try:
-        conn.request("GET", "/keeptrusts/status", headers={"Host": f"{host}:{port}"})
+        conn.request("GET", "/keeptrusts/status", headers={"Host": f"{host}:{port}", **admin.headers()})
         resp = conn.getresponse()
         body = json.loads(resp.read(262144) or b"null")
         ok = resp.status in (200, 503) and isinstance(body, dict) and "key_mode" in body and "upstream" in body

@@ -47,6 +47,8 @@ class Runtime:
     unknown_endpoints: str
     max_body_bytes: int
     binary_payloads: dict
+    allowed_hosts: list[str]
+    allowed_origins: list[str]
     require_identity: bool
     upstream_timeout: float
     restore: bool = True   # put redacted originals back on the way to the client (both redacting policies agree)
@@ -69,6 +71,8 @@ class Runtime:
             egress_allowlist=list(gw.get("egress_allowlist") or []),
             unknown_endpoints=gw.get("unknown_endpoints") or "block",   # closed world: refuse what we do not model
             binary_payloads=dict(gw.get("binary_payloads") or {}),
+            allowed_hosts=list(gw.get("allowed_hosts") or []),
+            allowed_origins=list(gw.get("allowed_origins") or []),
             max_body_bytes=int(float(gw.get("max_body_mb") or 32) * 1024 * 1024),
             require_identity=bool(gw.get("require_identity", False)),
             upstream_timeout=float(gw.get("upstream_timeout_seconds") or 600),

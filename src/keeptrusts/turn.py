@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 from . import blocked_items, errors
 from .chain import ChainResult
 from .exchange import OTHER, Completion, Exchange, OutputItem, Segment
+from .redaction import Scope, scoped
 from .verdicts import BLOCK, Verdict, worst
 from .wire import requests as wire_requests
 from .wire.decode import DecodeError, TooLarge, decode_or_error
@@ -181,7 +182,8 @@ def judge_request(chain, ex: Exchange, api: str, body: Any, *, query: str = "", 
         return j
     scope = blocked_items.scope_of(ex.developer, ex.session_id)
     stubbed = blocked_items.stub_known(blocked, scope, ex.segments, chain)
-    result = chain.request(ex)
+    with scoped(Scope.of(ex.developer, ex.session_id)):
+        result = chain.request(ex)
     if stubbed is not None:
         result.verdicts.insert(0, stubbed)
     j = RequestJudgement(result, body, ex.segments, unscanned=[f"{u.where} ({u.mime})" for u in unscanned])
@@ -226,29 +228,39 @@ class OutputJudge:
     def __init__(self, chain, turn: Turn, redactor=None, restore: bool = True):
         self.chain, self.turn, self.redactor = chain, turn, redactor
         self.restoring = bool(restore and redactor is not None)
+        self.scope = Scope.of(turn.exchange.developer, turn.exchange.session_id)
 
     def item(self, item: OutputItem) -> str | None:
-        res = self.chain.output_item(self.turn.exchange, item)
+        with scoped(self.scope):
+            res = self.chain.output_item(self.turn.exchange, item)
         self.turn.output_result.extend(res)
         if item.is_tool_call and self.restoring:
-            if item.kind == "function_call":
-                item.text, _ = self.redactor.restore_json_string(item.text)
-            else:
-                item.text, _ = self.redactor.restore(item.text)
+            # Only this identity's placeholders, and never into a call that sends data off the machine.
+            item.text = self.redactor.restore_tool_call(item.kind, item.name, item.text, self.scope).text
         blocked = res.blocked
         return blocked.message if blocked else None
 
     def done(self, completion: Completion) -> str | None:
         self.turn.exchange.completion = completion
-        res = self.chain.response(self.turn.exchange)
+        with scoped(self.scope):
+            res = self.chain.response(self.turn.exchange)
         self.turn.output_result.extend(res)
         blocked = res.blocked
         return blocked.message if blocked else None
 
+    def unjudged(self, what: str) -> str | None:
+        """The parser met a shape it has no model for: under fail-mode block that ends the turn."""
+        from .wire.judge import unjudged_message
+        msg = unjudged_message(what)
+        block = getattr(self.chain, "fail_mode", "block") == "block"
+        self.turn.output_result.verdicts.append(
+            Verdict("gateway", BLOCK if block else "flag", "unjudged_output", msg, "output"))
+        return msg if block else None
+
     def restore(self, text: str) -> str:
         if not self.restoring:
             return text
-        return self.redactor.restore(text)[0]
+        return self.redactor.restore(text, self.scope)[0]
 
 
 # ------------------------------------------------------------------------------------------ audit record

@@ -61,5 +61,38 @@ def lint(file: str, as_json: bool) -> None:
         click.echo(f"warning[{w.code}]: {w.message}\n--> {w.path}{loc}")
 
 
+@policy.command()
+@click.option("--listen", default="127.0.0.1:41002", show_default=True, help="The running gateway's listen address")
+def apply(listen: str) -> None:
+    """Apply the policy file to the running gateway, including a change that weakens the chain.
+
+    The gateway applies a stricter change to its watched file at once, but holds back one that weakens
+    it (a policy removed, an action lowered, the pack disabled) until an operator runs this command. It
+    sends the admin token from the state dir (~/.keeptrusts/admin-token).
+    """
+    import http.client
+
+    from .. import admin
+
+    headers = admin.headers()
+    if not headers:
+        raise click.ClickException(f"no admin token at {admin.token_path()}: start the gateway once as this user "
+                                   "(it creates the token), or set KEEPTRUSTS_HOME to the gateway's state dir")
+    host, _, port = listen.rpartition(":")
+    conn = http.client.HTTPConnection(host.strip("[]") or "127.0.0.1", int(port), timeout=60)
+    try:
+        conn.request("POST", "/keeptrusts/config/reload?accept_weaker=1", headers=headers)
+        resp = conn.getresponse()
+        body = json.loads(resp.read() or b"{}")
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot reach the gateway on {listen}: {exc} (is it running? kt doctor)") from None
+    finally:
+        conn.close()
+    if resp.status != 200 or not body.get("ok"):
+        message = body.get("message") or (body.get("error") or {}).get("message") or resp.status
+        raise click.ClickException(f"the gateway kept its running config: {message}")
+    click.echo(f"OK {body.get('message')}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(policy)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..exchange import Exchange, OutputItem, Segment
+from ..redaction import current_scope
 from ..schema import Choice
 from ..verdicts import ALLOW, BLOCK, FLAG, REDACT, Finding, Verdict, worst
 
@@ -114,7 +115,7 @@ class SegmentPolicy(Policy):
         """Scan once per distinct text. Keyed on Python's string hash, which a str computes once and keeps,
         so every policy after the first looks a resent 500 KB history up for free; a hit is confirmed by
         comparing the text itself, so a hash collision can never hand back another segment's result."""
-        key = (kind, hash(text), len(text))
+        key = (kind, current_scope(), hash(text), len(text))   # the same text redacts differently per scope
         hit = self._cache.get(key)
         if hit is not None and (hit[0] is text or hit[0] == text):
             self._cache.move_to_end(key)

@@ -7,7 +7,7 @@ import time
 
 from mitmproxy import http
 
-from .. import errors
+from .. import admin, errors
 from .routing import is_self_addressed
 
 HEALTH_PATHS = ("/health", "/healthz", "/readyz")
@@ -23,13 +23,19 @@ class LocalEndpoints:
     def __init__(self, gw) -> None:
         self.gw = gw
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or flow.request.method == "CONNECT":
             return
         path = flow.request.path.split("?", 1)[0]
         if path not in LOCAL_PATHS or not is_self_addressed(flow):
             return
         gw, rt = self.gw, self.gw.runtime
+        if path.startswith("/keeptrusts/") and not admin.check(flow.request.headers.get(admin.HEADER), gw.admin_token):
+            err = errors.GatewayError(401, "authentication_error", "admin_token_required",
+                                      f"{path} needs the gateway's admin token in the {admin.HEADER} header "
+                                      f"(kt reads it from {admin.token_path()})")
+            flow.response = http.Response.make(err.status, err.body(), err.headers())
+            return
         if path in HEALTH_PATHS:
             body = gw.health()
             ok = body["status"] == "healthy" or (body["status"] == "degraded" and gw.audit_healthy())
@@ -47,7 +53,9 @@ class LocalEndpoints:
                                           "Use POST /keeptrusts/config/reload")
                 flow.response = http.Response.make(err.status, err.body(), err.headers())
                 return
-            ok, msg = gw.reload()
+            accept = "accept_weaker=1" in flow.request.path.partition("?")[2] or \
+                flow.request.headers.get("x-keeptrusts-accept-weaker") == "1"
+            ok, msg = await gw.reload_async(accept_weaker=accept)
             _json(flow, 200 if ok else 422, {"ok": ok, "message": msg})
         elif path == "/metrics":
             from ..metrics import CONTENT_TYPE

@@ -42,7 +42,12 @@ def point_at_upstream(flow: http.HTTPFlow, rt: Runtime) -> None:
     if not is_self_addressed(flow) and not rt.upstream_overridden:
         return  # explicit mode to the real API host: leave the destination as is
     if isinstance(flow.client_conn.proxy_mode, mode_specs.ReverseMode) and not rt.upstream_overridden:
-        return  # the reverse mode's own target (`--mode reverse:URL`) is where the user sent it
+        # The reverse mode's own target (`--mode reverse:URL`) is where the user sent it; the Host header is
+        # the client's (keep_host_header, for the listener check), so name the target's host upstream.
+        req = flow.request
+        default = 443 if req.scheme == "https" else 80
+        req.headers["host"] = req.host if req.port == default else f"{req.host}:{req.port}"
+        return
     target: Upstream = rt.upstream
     flow.request.scheme = target.scheme
     flow.request.host = target.host

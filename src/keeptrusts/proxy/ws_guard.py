@@ -25,7 +25,7 @@ from ..turn import Refused, Turn, decode_json, judge_request, new_event_id, now_
 from ..verdicts import BLOCK, Verdict
 from ..wire import requests as wire_requests
 from ..wire.responses_stream import failed_event
-from ..wire.sse import dumps, loads
+from ..wire.sse import dumps, loads, loads_event
 
 log = logging.getLogger("keeptrusts")
 AUDIT_WAIT_SECONDS = 5.0
@@ -205,7 +205,7 @@ class WebSocketGuard:
         event = None
         if msg.is_text:
             try:
-                event = loads(msg.content)
+                event = loads_event(msg.text)  # duplicate keys refused, as on SSE
             except ValueError:
                 event = None
         if not isinstance(event, dict):
