@@ -25,8 +25,9 @@ _TEXT_MIME = re.compile(
 _TEXT_EXT = re.compile(r"\.(txt|md|rst|json|jsonl|ya?ml|toml|ini|cfg|conf|env|csv|tsv|xml|html?|css|js|mjs|cjs|ts|tsx|"
                        r"jsx|py|rb|go|rs|java|kt|c|h|cc|cpp|hpp|cs|php|sh|bash|zsh|ps1|sql|tf|hcl|properties|"
                        r"gradle|swift|scala|lua|pl|r|dockerfile|log|pem|key|crt)$", re.I)
-_MIN_FILE_B64 = 16
-_FIELD_NAME = re.compile(r"[a-z_]{1,40}\Z")  # shorter `file_data` strings are scanned as plain text anyway
+_MIN_FILE_B64 = 16  # shorter `file_data` strings are scanned as plain text anyway
+_FIELD_NAME = re.compile(r"[a-z_]{1,40}\Z")
+_INERT = re.compile(r"[a-z_.\-]{1,40}\Z")
 
 
 @dataclass
@@ -91,28 +92,44 @@ def _file_segment(path: tuple, value: str, parent: dict | None, key: Any,
 def uncovered(body: Any, covered: set[tuple]) -> tuple[list[Segment], list[Unreadable]]:
     """Segments for every string in `body` whose path is not in `covered`, and embedded payloads
     the chain cannot read. Object keys are scanned too (as their own segments, path ending in
-    ("<key>", name)), since a key is text that leaves the machine."""
+    ("<key>", name)), since a key is text that leaves the machine. A short run of lower-case letters,
+    `_`, `.` or `-` (item types, roles, statuses, tool names) carries nothing a policy could find and is
+    not made a segment: that keeps a 500 KB history's walk to its real texts."""
     out: list[Segment] = []
     unreadable: list[Unreadable] = []
+    inert = _INERT.match
+    field_name = _FIELD_NAME.match
 
     def walk(node: Any, path: tuple, parent: Any, key: Any) -> None:
-        if isinstance(node, str):
-            if path in covered:
-                return
-            if len(node) >= _MIN_FILE_B64 and _file_segment(path, node, parent, key, out, unreadable):
-                return
-            if node:
-                out.append(Segment(path, OTHER, node, "other"))
-        elif isinstance(node, dict):
+        if isinstance(node, dict):
             for k, v in node.items():
-                if not _FIELD_NAME.match(k):  # ordinary field names (letters and _) carry no data
+                if not field_name(k):  # ordinary field names (letters and _) carry no data
                     out.append(Segment(path + (("<key>", k),), OTHER, k, "other"))
-                walk(v, path + (k,), node, k)
+                if isinstance(v, str):
+                    if v and not inert(v):
+                        leaf(v, path + (k,), node, k)
+                elif isinstance(v, (dict, list)):
+                    walk(v, path + (k,), node, k)
         elif isinstance(node, list):
             for i, v in enumerate(node):
-                walk(v, path + (i,), node, i)
+                if isinstance(v, str):
+                    if v and not inert(v):
+                        leaf(v, path + (i,), node, i)
+                elif isinstance(v, (dict, list)):
+                    walk(v, path + (i,), node, i)
 
-    walk(body, (), None, None)
+    def leaf(value: str, path: tuple, parent: Any, key: Any) -> None:
+        if path in covered:
+            return
+        if len(value) >= _MIN_FILE_B64 and _file_segment(path, value, parent, key, out, unreadable):
+            return
+        out.append(Segment(path, OTHER, value, "other"))
+
+    if isinstance(body, str):
+        if body and not inert(body):
+            leaf(body, (), None, None)
+    else:
+        walk(body, (), None, None)
     return out, unreadable
 
 
