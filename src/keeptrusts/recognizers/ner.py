@@ -124,12 +124,12 @@ def _reads_as_prose_or_record(seg: str, before: str) -> bool:
 def reads_as_prose(text: str, share: float = 0.4) -> bool:
     """Segment gate: at least `share` of the (first 200) non-empty lines read as prose or records. Source code,
     whose comments and docstrings are a minority of lines, stays on the fast regex path."""
-    head = text[:6000]
-    # Code is dense in brackets and operators: one cheap count rejects most source files outright.
+    head = text[:3000]
+    # Code is dense in brackets and operators, and mostly indented: cheap counts reject most source outright.
     if sum(head.count(c) for c in "{};=()<>") > 0.03 * len(head):
         return False
-    lines = [ln[:300] for ln in head.splitlines()[:80] if ln.strip()]
-    if not lines:
+    lines = [ln[:300] for ln in head.splitlines()[:40] if ln.strip()]
+    if not lines or sum(ln.startswith(("    ", "\t")) for ln in lines) > 0.5 * len(lines):
         return False
     good = sum(1 for ln in lines if _RECORD.match(ln) or _line_is_prose(ln))
     return good >= share * len(lines)

@@ -59,6 +59,9 @@ class PhoneNumberRecognizer(Recognizer):
         if _DATE_LIKE.fullmatch(value.strip("()")):
             return False
         kind = match.re.pattern
+        digits = sum(c.isdigit() for c in value)
+        if not 7 <= digits <= 15 or "0000-" in value or "-0000" in value:
+            return False          # too short or long for any plan; uuid and hex-dump groups
         if value.startswith("+"):
             return 0.9 if _valid(value) else False
         if kind == self.compiled[2][1].pattern:                               # nanp
