@@ -27,7 +27,7 @@ from .blocked_items import BlockedItems, db_path_for
 from .config import ConfigError, load_config
 from .config_guard import weakenings
 from .exchange import Exchange
-from .identity import budget_exceeded, resolve_identity, settle_budget
+from .identity import Budgets, budget_exceeded, budget_refusal, settle_budget
 from .logging_setup import log_exchange
 from .policies import PolicyContext
 from .proxy.error_pages import ErrorPages
@@ -78,6 +78,7 @@ class Keeptrusts:
         # Child addons, in hook order (mitmproxy calls this object's hooks first, then these).
         self.admin_token: str | None = None
         self.otel = None                        # OtelExporter when audit.otel is configured
+        self.budgets: Budgets | None = None     # the config's budgets, spend read from this audit db
         self.addons = [Routing(self), ListenerGuard(self), LocalEndpoints(self), self.http_guard, self.ws_guard,
                        self.error_pages]
 
@@ -167,6 +168,8 @@ class Keeptrusts:
         self.runtime = rt
         self._config_mtime = mtime
         self.config_error = None
+        if self.budgets is not None:
+            self.budgets.reconfigure(config)
         if self.metrics is not None:
             self.metrics.set_config(config.pack.get("name"), config.pack.get("version"))
         log.info("keeptrusts Loaded declarative config %s from %s (chain: %s; upstream %s; fail-mode %s)",
@@ -241,6 +244,8 @@ class Keeptrusts:
         except Exception as exc:  # one clear line (the message names the db and the fix), not a traceback
             raise exceptions.OptionsError(str(exc)) from None
         log.info("keeptrusts audit database %s", db)
+        # Budgets read spend from this trail and forget a developer's cached spend when it commits.
+        self.budgets = Budgets(self.runtime.config if self.runtime else None, db).attach(self.audit)
         self._open_otel()
         if self.blocked_items is not None:
             self.blocked_items.close()
@@ -390,7 +395,7 @@ class Keeptrusts:
         key = _bearer(flow)
         record["key_fingerprint"] = key_fingerprint(key)
         headers = self.lower_headers(flow.request)
-        ident = resolve_identity(headers, rt.config, self.proxy_auth.get(flow.client_conn.id))
+        ident = rt.identity.resolve(headers, self.proxy_auth.get(flow.client_conn.id))
         if ident.error:
             return errors.unauthorized(ident.error)
         record["developer"], record["developer_source"] = ident.developer, ident.source
@@ -414,14 +419,9 @@ class Keeptrusts:
                                       "provider_key_missing")
         return None
 
-    @staticmethod
-    def _check_budget(record: dict) -> errors.GatewayError | None:
-        over = budget_exceeded(record.get("developer"))
-        if over is None:
-            return None
-        err = errors.budget(over.message)
-        err.retry_after = over.retry_after_s
-        return err
+    def _check_budget(self, record: dict) -> errors.GatewayError | None:
+        over = budget_exceeded(record.get("developer"), self.budgets)
+        return budget_refusal(over) if over is not None else None
 
     @staticmethod
     def with_event_hint(message: str, turn: Turn | None) -> str:
@@ -485,7 +485,7 @@ class Keeptrusts:
             except Exception as exc:  # noqa: BLE001
                 log.error("keeptrusts: audit submit failed: %s", exc)
         if fut is None:
-            settle_budget(turn.event_id)  # no row will settle its budget reservation
+            settle_budget(turn.event_id, self.budgets)  # no row will settle its budget reservation
         return fut
 
 

@@ -349,6 +349,16 @@ class Budgets:
     def enabled(self) -> bool:
         return bool(self.default or self.per_dev)
 
+    def reconfigure(self, config) -> "Budgets":
+        """New limits from a reloaded config; spend cache and reservations in flight are kept."""
+        block = _block(config, "budgets")
+        with self._lock:
+            self.default = block.get("default") or {}
+            self.per_dev = block.get("developers") or {}
+            self.output_allowance = int(block.get("output_allowance_tokens") or OUTPUT_ALLOWANCE_TOKENS)
+            self._cache.clear()
+        return self
+
     def attach(self, writer) -> "Budgets":
         """Forget a developer's cached spend as soon as the AuditWriter commits their exchange."""
         def forget(rows: list[dict]) -> None:
@@ -487,9 +497,10 @@ def check_budget(developer: str | None) -> str | None:
     return budgets.check_budget(developer) if budgets is not None else None
 
 
-def budget_exceeded(developer: str | None) -> BudgetExceeded | None:
-    """Like check_budget, with the period, limit, spend and `retry_after_s` (seconds to the reset)."""
-    budgets = _BUDGETS or _auto_budgets()
+def budget_exceeded(developer: str | None, budgets: Budgets | None = None) -> BudgetExceeded | None:
+    """Like check_budget, with the period, limit, spend and `retry_after_s` (seconds to the reset).
+    The gateway passes the Budgets it built; without one, the module's (configure_budgets) is used."""
+    budgets = budgets or _BUDGETS or _auto_budgets()
     return budgets.check(developer) if budgets is not None else None
 
 
@@ -536,12 +547,12 @@ def estimate_cost(model: str | None, forward: str, body=None, allowance: int = O
 
 
 def budget_preflight(developer: str | None, event_id: str, model: str | None, forward: str, body=None,
-                     config=None, path: str = "") -> BudgetExceeded | None:
+                     config=None, path: str = "", budgets: Budgets | None = None) -> BudgetExceeded | None:
     """The guards' call before forwarding a judged request: None (reserved until its row commits), or
     why it would cross the budget (answer 429, nothing sent)."""
     if path.endswith("/input_tokens"):
         return None  # counting tokens generates nothing and is not billed as a model call
-    budgets = _BUDGETS or _auto_budgets()
+    budgets = budgets or _BUDGETS or _auto_budgets()
     if budgets is None or not developer or not budgets.enabled or not budgets.limits(developer):
         return None
     target = config.target() if config is not None and hasattr(config, "target") else {}
@@ -559,8 +570,8 @@ def budget_refusal(over: BudgetExceeded):
     return err
 
 
-def settle_budget(event_id: str) -> None:
+def settle_budget(event_id: str, budgets: Budgets | None = None) -> None:
     """Drop a turn's reservation when no audit row will settle it (not recorded, or refused later)."""
-    budgets = _BUDGETS or _auto_budgets()
+    budgets = budgets or _BUDGETS or _auto_budgets()
     if budgets is not None:
         budgets.settle(event_id)

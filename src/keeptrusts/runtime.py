@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from .chain import Chain
@@ -51,6 +52,7 @@ class Runtime:
     allowed_origins: list[str]
     require_identity: bool
     upstream_timeout: float
+    identity: Any = None   # IdentityResolver of this config (tokens, headers, key fingerprints)
     restore: bool = True   # put redacted originals back on the way to the client (both redacting policies agree)
     _intercept_re: list[re.Pattern] = field(default_factory=list)
 
@@ -78,6 +80,8 @@ class Runtime:
             upstream_timeout=float(gw.get("upstream_timeout_seconds") or 600),
         )
         rt._intercept_re = [_host_pattern(h) for h in hosts]
+        from .identity import IdentityResolver
+        rt.identity = IdentityResolver(config)
         rt.restore = all(config.policy_options.get(k, {}).get("restore", True)
                          for k in ("code-sanitation", "pii-detector"))
         return rt

@@ -202,7 +202,7 @@ class HttpGuard:
                 return self._block_as_stream(flow, turn, j.blocked.message)
             return gw.refuse(flow, turn, j.refusal, None)
         over = budget_preflight(turn.record.get("developer"), turn.event_id, ex.model, j.forward, body, rt.config,
-                                turn.record["path"])
+                                turn.record["path"], gw.budgets)
         if over is not None:  # the request that would cross the budget never leaves
             turn.record["request_body"] = j.forward
             return gw.refuse(flow, turn, budget_refusal(over))

@@ -137,7 +137,7 @@ class WebSocketGuard:
             record["request_body"] = j.audit_body
             return self._refuse(flow, conn, msg, turn, j.refusal)
         over = budget_preflight(record.get("developer"), turn.event_id, ex.model, j.forward, body, rt.config,
-                                record["path"])
+                                record["path"], self.gw.budgets)
         if over is not None:  # the turn that would cross the budget never leaves
             record["request_body"] = j.forward
             return self._refuse(flow, conn, msg, turn, budget_refusal(over))
