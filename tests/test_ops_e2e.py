@@ -69,6 +69,7 @@ def check_doctor(gateway, fake_openai, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("KEEPTRUSTS_UPSTREAM_URL", fake_openai.url)
     monkeypatch.setenv("KEEPTRUSTS_CERTS", str(gateway.certs))
+    monkeypatch.setenv("KEEPTRUSTS_HOME", str(gateway.home))  # the gateway's audit key and admin token
     monkeypatch.setenv("CODEX_HOME", str(tmp_path))
     (tmp_path / "config.toml").write_text(f'openai_base_url = "{gateway.base_url}"\n')
     r = CliRunner().invoke(cli, ["doctor", "--policy-config", str(gateway.config), "--listen", f"127.0.0.1:{gateway.port}",

@@ -137,9 +137,10 @@ def test_read_only_audit_database_refuses_to_start_with_a_clear_error(tmp_path, 
     with pytest.raises(RuntimeError) as exc:
         gw.start(120)
     gw.stop()
-    assert gw.proc.returncode == 2
+    assert gw.proc.returncode != 0
     log = gw.log_text()
-    assert f"cannot open audit db {small_disk / 'audit.db'}" in log and "readonly" in log
+    # One line naming the database and why (kt gateway run checks it before mitmproxy starts).
+    assert str(small_disk / "audit.db") in log and ("read-only" in log.lower() or "readonly" in log.lower())
     assert "Traceback" not in log
 
 

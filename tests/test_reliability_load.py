@@ -132,7 +132,9 @@ def test_fifty_concurrent_streaming_sessions_lose_nothing(tmp_path):
             assert not tally.failures, f"{len(tally.failures)} failed exchanges, e.g. {tally.failures[:3]}"
             assert len(tally.acked) >= SSE_SESSIONS + WS_SESSIONS  # every session finished turns
             h = gw.health()
-            assert h["status"] == "healthy" and h["config"] == "codex-cli-gateway@1.0.0" and h["config_error"]
+            # Still enforcing the last good config, and saying that the file on disk is not what runs.
+            assert h["status"] == "degraded" and h["config"] == "codex-cli-gateway@1.0.0" and h["config_error"]
+            assert "rejected" in h["reason"] and h["audit"]["healthy"]
             # Every acknowledged exchange is in the audit exactly once, with its own answer.
             rows = audit_rows(gw.audit_db)
             answered = [(r.get("output") or {}).get("text") for r in rows if r["status"] == 200]

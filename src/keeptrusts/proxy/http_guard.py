@@ -356,7 +356,8 @@ class HttpGuard:
                 await asyncio.wait_for(asyncio.wrap_future(fut), AUDIT_WAIT_SECONDS)
             except Exception as exc:  # noqa: BLE001
                 log.error("keeptrusts: audit write failed for %s: %s", turn.event_id, exc)
-                if rt is not None and rt.fail_mode == "block" and turn.stream is None:
+                # Withhold an upstream answer whose row failed; a refusal (nothing was sent) keeps its own reason.
+                if rt is not None and rt.fail_mode == "block" and turn.stream is None and turn.forwarded_at:
                     gw.answer(flow, errors.unavailable(
                         f"Keeptrusts could not record this exchange in the audit log ({exc}); fail-mode is block",
                         "audit_unavailable"), BLOCK, turn)
