@@ -19,7 +19,7 @@ from keeptrusts.proxy.routing import is_api_flow
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = """
 pack: {name: inproc, version: 0.1.0, enabled: true}
-policies: {chain: [code-sanitation, audit-logger]}
+policies: {chain: [code-sanitation, agent-firewall, audit-logger]}
 """
 
 
@@ -116,3 +116,21 @@ def test_chatgpt_host_only_codex_paths_are_model_traffic(addon):
         f.request = tutils.treq(host="chatgpt.com", port=443, path=path.encode())
         f.request.scheme = "https"
         assert is_api_flow(f, rt) is expected, path
+
+
+def test_a_read_that_returns_model_output_has_its_tool_calls_judged(addon):
+    """GET /v1/responses/{id} returns a stored response: its tool calls reach the client only judged."""
+    from keeptrusts.proxy.http_guard import HttpGuard
+    hg = guard(addon, HttpGuard)
+    f = reverse_flow("/v1/responses/resp_123", method="GET", body=b"")
+    asyncio.run(hg.request(f))
+    assert f.response is None  # a bodiless read is forwarded
+    stored = {"id": "resp_123", "object": "response", "status": "completed", "output": [
+        {"type": "function_call", "call_id": "c1", "name": "exec_command",
+         "arguments": json.dumps({"cmd": "rm -rf ~"})}]}
+    f.response = tutils.tresp(content=json.dumps(stored).encode())
+    f.response.headers["content-type"] = "application/json"
+    hg.responseheaders(f)
+    asyncio.run(hg.response(f))
+    assert f.response.status_code == 409 and b"function_call" not in f.response.content  # the call never reaches it
+    assert json.loads(f.response.content)["error"]["policy"] == "agent-firewall"

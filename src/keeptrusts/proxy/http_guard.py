@@ -243,8 +243,6 @@ class HttpGuard:
         if turn is None or rt is None or flow.response is None:
             return
         turn.first_byte_at = turn.last_activity = time.perf_counter()
-        if turn.record.get("reason_code") in ("bodiless_read",):
-            return
         resp = flow.response
         ctype = resp.headers.get("content-type", "").lower()
         if resp.status_code == 101:
@@ -336,8 +334,7 @@ class HttpGuard:
             if flow.response is not None and flow.response.status_code != 101:
                 # A stream callable that never ran means the body arrived whole (a replayed flow): judge it here.
                 buffered = turn.stream is None or (not turn.stream.ended and flow.response.raw_content)
-                if buffered and rt is not None and turn.record.get("reason_code") != "bodiless_read" \
-                        and turn.record.get("status") is None:
+                if buffered and rt is not None and turn.record.get("status") is None:
                     turn.stream = None
                     self._judge_buffered_response(flow, turn, rt)
         except Exception as exc:
@@ -394,7 +391,12 @@ class HttpGuard:
                     f"content-type {resp.headers.get('content-type')!r}), so it was not passed on")), BLOCK, turn)
             return
         turn.response_body = resp.get_text(strict=False)
-        changed, message, comp = judge_response_body(turn.exchange.api, body, gw.output_judge(turn, rt))
+        api = turn.exchange.api
+        if api not in ("responses", "chat"):
+            # A read (GET /v1/responses/{id}) or another endpoint can return model output too: its tool
+            # calls are judged like any answer's.
+            api = "responses" if "output" in body else "chat" if "choices" in body else api
+        changed, message, comp = judge_response_body(api, body, gw.output_judge(turn, rt))
         turn.exchange.completion = comp
         quality = next((v.score for v in turn.output_result.verdicts
                         if v.policy == "quality-scorer" and v.score is not None), None)
