@@ -238,6 +238,7 @@ def test_upstream_refusing_connections(config, tmp_path):
             assert status == 502 and secs < 10
             err = json.loads(body)["error"]
             assert err["type"] == "upstream_error" and err["code"] == "upstream_unreachable"
+            assert err["event_id"].startswith("evt_") and f"kt events show {err['event_id']}" in err["message"]
         rows = wait_rows(g.audit_db, 2)
         assert all(r["status"] == 502 and r["error"] for r in rows)
     finally:

@@ -413,8 +413,10 @@ class HttpGuard:
     def error(self, flow: http.HTTPFlow) -> None:
         gw = self.gw
         timed_out = flow.metadata.get("keeptrusts_timeout")
-        if timed_out and flow.response is None:
-            gw.error_pages.expect(errors.upstream(504, timed_out))
+        turn = gw.turns.get(flow.id)
+        if flow.response is None:  # mitmproxy builds an error page next, in this same task
+            gw.error_pages.expect(errors.upstream(504, timed_out) if timed_out else None,
+                                  turn.event_id if turn is not None else None)
         turn = gw.turns.pop(flow.id, None)
         if turn is not None and turn.watchdog is not None:
             turn.watchdog.cancel()
