@@ -467,13 +467,20 @@ class ResponsesStream:
             self._register(keys, owner)  # learn the item_id / output_index pair
         return self._emit(event, raw, owner)
 
-    def _added(self, event: dict, raw) -> list[Emit]:
+    def _item_of(self, event: dict) -> tuple[dict | None, str | None, str | None]:
+        """(item, its class, why it cannot be judged) of an output_item event."""
         item = event.get("item")
         if not isinstance(item, dict):
-            return self._unjudged("an output item that is not an object", event, raw)
+            return None, None, "an output item that is not an object"
         cls = item_class(item.get("type"))
         if cls is None:
-            return self._unjudged(f"an output item of type {str(item.get('type'))[:80]!r}", event, raw)
+            return item, None, f"an output item of type {str(item.get('type'))[:80]!r}"
+        return item, cls, None
+
+    def _added(self, event: dict, raw) -> list[Emit]:
+        item, cls, why = self._item_of(event)
+        if why:
+            return self._unjudged(why, event, raw)
         keys = _keys(event)
         owner = self._owner(keys)
         if owner is not None and owner.pending:
@@ -487,12 +494,9 @@ class ResponsesStream:
         return self._emit(event, raw, None)
 
     def _done(self, event: dict, raw) -> list[Emit]:
-        item = event.get("item")
-        if not isinstance(item, dict):
-            return self._unjudged("an output item that is not an object", event, raw)
-        cls = item_class(item.get("type"))
-        if cls is None:
-            return self._unjudged(f"an output item of type {str(item.get('type'))[:80]!r}", event, raw)
+        item, cls, why = self._item_of(event)
+        if why:
+            return self._unjudged(why, event, raw)
         keys = _keys(event)
         owner = self._owner(keys)
         index = event.get("output_index") if type(event.get("output_index")) is int else 0
