@@ -174,13 +174,25 @@ def _to_char_offsets(data: bytes, raw: list[tuple[int, int]]) -> list[tuple[int,
     return out
 
 
+# Generic recognizers (by context: a key name, a URL's password, an encoding) lose a tie to a format
+# that names the provider, so the same text gets the same type in every process.
+GENERIC_ENTITIES = frozenset({"secret_assignment", "password_in_url", "url_query_secret", "bearer_token",
+                              "encoded_secret", "kubernetes_secret"})
+
+
+def _priority(d: Detection) -> tuple:
+    # The last keys make ties deterministic: without them the order of a set (hash-seeded) decided.
+    return (-d.score, -(d.end - d.start), d.start, d.entity in GENERIC_ENTITIES, d.entity, d.rule, d.end)
+
+
 def resolve_overlaps(results: list[Detection]) -> list[Detection]:
-    """Keep non-overlapping detections: higher score first, then longer, then earlier."""
+    """Keep non-overlapping detections: higher score first, then longer, then earlier; on a tie the
+    provider's own format before a generic one, then by name (the same type in every process)."""
     if len(results) < 2:
         return sorted(results, key=lambda d: d.start)
     starts: list[int] = []            # kept spans, sorted by start (they never overlap)
     kept: list[Detection] = []
-    for d in sorted(set(results), key=lambda d: (-d.score, -(d.end - d.start), d.start)):
+    for d in sorted(set(results), key=_priority):
         i = bisect.bisect_left(starts, d.start)
         if i > 0 and kept[i - 1].end > d.start:
             continue
