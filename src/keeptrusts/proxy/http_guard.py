@@ -17,16 +17,14 @@ import time
 from mitmproxy import ctx, http
 
 from .. import errors
-from ..exchange import Exchange
 from ..identity import budget_preflight, budget_refusal
 from ..late_usage import LateUsage, blocked_mid_stream, settle_completion
 from ..runtime import Runtime
 from ..turn import Refused, Turn, decode_json, judge_request
-from ..verdicts import BLOCK, Verdict
+from ..verdicts import BLOCK
 from ..wire import requests as wire_requests
-from ..wire.chat_stream import ChatStream
 from ..wire.responses_json import judge_response_body
-from ..wire.responses_stream import ResponsesStream, failed_event
+from ..wire.responses_stream import failed_event
 from ..wire.routes import PathError, route
 from ..wire.sse import SSEStream, dumps, loads
 from .routing import is_api_flow, point_at_upstream
@@ -427,7 +425,3 @@ class HttpGuard:
         if turn.record.get("status") is None:
             turn.record["status"] = 504 if "timeout" in msg.lower() else 502
         gw.submit(turn, flow)
-
-
-def new_exchange(api: str, transport: str, path: str, developer: str | None) -> Exchange:
-    return Exchange(api=api, transport=transport, path=path, developer=developer)
